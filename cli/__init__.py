@@ -1,0 +1,1 @@
+"""The ``claran`` command line."""

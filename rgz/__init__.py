@@ -1,0 +1,14 @@
+"""rgz: the astronomy layer of claran (FITS input, RGZ frame and classes, simulator, Detector)."""
+
+RGZ_CLASSES = ("1C_1P", "1C_2P", "1C_3P", "2C_2P", "2C_3P", "3C_3P")  # ids 1..6; background is 0
+FRAME_SIZE = 132  # pixels
+FRAME_PIXEL_SCALE = 1.3748  # arcsec per pixel (3' x 3')
+
+
+def __getattr__(name: str):
+    # Lazy: `from rgz import Detector` should not import torch until it is used.
+    if name == "Detector":
+        from .detector import Detector
+
+        return Detector
+    raise AttributeError(name)
