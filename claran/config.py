@@ -133,16 +133,37 @@ class Config(_Node):
     def from_dict(cls, d: dict[str, Any], *, freeze: bool = True) -> Config:
         """Rebuild a config saved by ``to_dict`` (for example from a checkpoint).
 
-        Keys that this version no longer knows are dropped; keys it added keep their defaults.
+        Keys this version does not define (a plug-in's namespace, see ``extend``) are kept as saved;
+        keys it added since keep their defaults.
         """
         cfg = cls()
         known = cfg.flat()
         for k, v in _flatten(d).items():
             if k in known:
                 dict.__setitem__(_parent(cfg, k), k.split(".")[-1], _coerce(k, v, known[k], strict=False))
+            else:
+                cfg.extend({k: v})
         if freeze:
             cfg.freeze()
         return cfg
+
+    def extend(self, defaults: dict[str, Any]) -> Config:
+        """Add new keys with their defaults (a dataset plug-in's own namespace, e.g. ``{"RGZ.FRAME_SIZE": 132}``).
+
+        Existing keys keep their values, so extending twice is harmless.
+        """
+        for key, value in _flatten(defaults).items():
+            node: Any = self
+            parts = key.split(".")
+            for part in parts[:-1]:
+                if part not in node:
+                    dict.__setitem__(node, part, _Node())
+                node = node[part]
+                if not isinstance(node, dict):
+                    raise ConfigError(f"config key {key!r} clashes with an existing value")
+            if parts[-1] not in node:
+                dict.__setitem__(node, parts[-1], value)
+        return self
 
     def freeze(self, frozen: bool = True) -> Config:
         self._set_frozen(frozen)
@@ -461,5 +482,20 @@ register_preset(
         "BACKBONE.FREEZE_AT": 0, "FPN.FRCNN_HEAD_FUNC": "fastrcnn_4conv1fc_gn_head",
         "FPN.MRCNN_HEAD_FUNC": "maskrcnn_up4conv_gn_head", "TRAIN.LR_SCHEDULE": "9x",
         "PREPROC.TRAIN_SHORT_EDGE_SIZE": [640, 800],
+    },
+)
+
+
+# A tiny model for tests and smoke runs: seconds per step on a CPU.
+register_preset(
+    "tiny",
+    {
+        "BACKBONE.RESNET_NUM_BLOCKS": [1, 1, 1, 1], "BACKBONE.BLOCK": "basic", "BACKBONE.WIDTH_MULTIPLIER": 0.25,
+        "BACKBONE.FREEZE_AT": 0, "FPN.NUM_CHANNEL": 32, "FPN.FRCNN_FC_HEAD_DIM": 64, "FPN.FRCNN_CONV_HEAD_DIM": 32,
+        "MRCNN.HEAD_DIM": 32, "RPN.HEAD_DIM": 64, "RPN.ANCHOR_SIZES": (16, 32, 64, 128, 256),
+        "PREPROC.TRAIN_SHORT_EDGE_SIZE": [128, 128], "PREPROC.TEST_SHORT_EDGE_SIZE": 128, "PREPROC.MAX_SIZE": 256,
+        "RPN.BATCH_PER_IM": 64, "FRCNN.BATCH_PER_IM": 64, "RPN.TRAIN_PRE_NMS_TOPK": 400, "RPN.TRAIN_POST_NMS_TOPK": 200,
+        "RPN.TEST_PRE_NMS_TOPK": 200, "RPN.TEST_POST_NMS_TOPK": 100, "RPN.TRAIN_PER_LEVEL_NMS_TOPK": 200,
+        "RPN.TEST_PER_LEVEL_NMS_TOPK": 100, "TRAIN.WARMUP": 10, "TRAIN.BASE_LR": 0.01,
     },
 )
