@@ -1,0 +1,357 @@
+"""Detector: FITS radio images (and optionally an infrared image) -> a catalogue of radio sources.
+
+    from rgz import Detector
+    det = Detector.load()                      # the bundled default model, or Detector.load("model.pt")
+    table = det.detect("cutout.fits")          # astropy Table: one row per source (see catalogs.schema)
+    det.plot("cutout.fits", table)             # matplotlib Figure for Jupyter
+
+Every image is resampled onto the model's frame (ClaRAN: 132 px at 1.3748"/px). Images larger than a frame
+are tiled with overlap (``rgz.frame.tiles``); all tiles of all files are batched through
+``Predictor.predict_batch``. Boxes go back to each input image through the sky (``frame_boxes_to_image``);
+duplicates (across classes, and across tiles) are merged by NMS on boxes in a sky tangent plane centred on
+the image, and the merged group gives each source its per-class scores. A file that cannot be used is named
+with a one-line reason and skipped; the others are processed.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Table
+from astropy.wcs import WCS
+
+from claran.errors import CheckpointError, UserError
+
+from . import RGZ_CLASSES
+from .coords import detector_to_astropy
+from .fits_io import RadioImage, read_infrared, read_radio
+from .frame import Framed, FrameSpec, frame_boxes_to_image, frame_wcs, tiles, to_frame, transform_boxes
+from .render import REPRESENTATIONS, estimate_noise, render
+
+__all__ = ["Detector", "DetectionResult", "default_model_path", "find_fits"]
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
+
+
+def default_model_path() -> Path:
+    """The bundled default model ``rgz/models/default.pt``; a clear error when it is not installed."""
+    p = Path(str(resources.files("rgz") / "models" / "default.pt"))
+    if not p.is_file():
+        raise UserError(f"no bundled default model ({p} is missing); pass --model CKPT "
+                        "(Detector.load('CKPT')) with a checkpoint written by `claran train`")
+    return p
+
+
+def find_fits(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """Expand folders into the FITS files inside them (sorted, not recursive); files and missing paths pass through
+    (a missing path is reported when it is read)."""
+    out: list[str] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out += sorted(str(f) for f in p.iterdir() if f.is_file() and f.name.lower().endswith(FITS_SUFFIXES))
+        else:
+            out.append(str(p))
+    return out
+
+
+@dataclass
+class DetectionResult:
+    """What ``Detector.detect_many`` returns: the catalogue, the bad inputs and each good image's WCS."""
+
+    table: Table
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
+    wcs: dict[str, WCS] = field(default_factory=dict)
+    n_images: int = 0
+
+
+@dataclass
+class _Pending:
+    path: str
+    image: RadioImage
+    frames: list[Framed]
+    inputs: list[np.ndarray]
+    ir: RadioImage | None
+    outputs: list[dict] = field(default_factory=list)
+
+
+class Detector:
+    """A trained model plus what it needs to read sky images: representation, frame and class names."""
+
+    def __init__(self, *, predictor: Callable, class_names: Sequence[str] = RGZ_CLASSES,
+                 representation: str = "D1", spec: FrameSpec = FrameSpec(), overlap: float = 0.25,
+                 batch_size: int = 8, nms_thresh: float = 0.5, edge_penalty: float = 0.5) -> None:
+        if representation not in REPRESENTATIONS:
+            raise CheckpointError(f"unknown input representation {representation!r}; "
+                                  f"expected one of {', '.join(REPRESENTATIONS)}")
+        self.predictor = predictor
+        self.class_names = tuple(class_names)
+        self.representation = representation
+        self.spec = spec
+        self.overlap = overlap
+        self.batch_size = batch_size
+        self.nms_thresh = nms_thresh
+        self.edge_penalty = edge_penalty  # NMS priority of boxes cut by an inner tile edge
+        self.last_errors: list[tuple[str, str]] = []
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, **kwargs: Any) -> Detector:
+        """Load a checkpoint written by ``claran train`` (default: the bundled model)."""
+        from claran.predictor import Predictor
+
+        from claran.engine.checkpoint import load_model
+
+        model, ckpt = load_model(default_model_path() if path is None else path)
+        rgz = _rgz_settings(ckpt)
+        names = [n for n in ckpt.get("class_names") or model.cfg.DATA.CLASS_NAMES if n != "BG"]
+        channels = REPRESENTATIONS.get(rgz["representation"])
+        if channels is not None and channels != int(model.cfg.BACKBONE.IN_CHANNELS):
+            raise CheckpointError(f"{ckpt['path']}: representation {rgz['representation']} has {channels} channels "
+                                  f"but the model takes {model.cfg.BACKBONE.IN_CHANNELS}")
+        spec = FrameSpec(size=int(rgz["frame_size"]), pixel_scale_arcsec=float(rgz["pixel_scale_arcsec"]))
+        return cls(predictor=Predictor(model), class_names=names, representation=rgz["representation"], spec=spec,
+                   **kwargs)
+
+    # ------------------------------------------------------------------ detection
+    def detect(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
+               ir: str | os.PathLike | dict | None = None, min_score: float = 0.5) -> Table:
+        """Detect sources in one file, a folder or many files; returns the catalogue (an astropy Table).
+
+        One bad file raises its error; in a batch, bad files are skipped with a warning and listed in
+        ``self.last_errors``.
+        """
+        single = isinstance(paths, (str, os.PathLike)) and not Path(paths).is_dir()
+        res = self.detect_many([paths] if isinstance(paths, (str, os.PathLike)) else list(paths), ir=ir,
+                               min_score=min_score)
+        if single and res.errors:
+            raise UserError(res.errors[0][1])
+        for _, reason in res.errors:
+            warnings.warn(f"skipped {reason}", stacklevel=2)
+        return res.table
+
+    def detect_many(self, paths: Iterable[str | os.PathLike], *, ir: str | os.PathLike | dict | None = None,
+                    min_score: float = 0.5, progress: bool = False) -> DetectionResult:
+        """The batch engine behind ``detect`` and ``claran detect``: never raises for a bad input file."""
+        from catalogs import build_catalog  # the catalogue layer builds the table (schema, units, UCDs)
+
+        files = find_fits(paths)
+        result = DetectionResult(table=None)  # type: ignore[arg-type]
+        found: list = []
+        ir_cache: dict[str, RadioImage | Exception] = {}
+        pending: list[_Pending] = []
+        bar = _progress(len(files), progress)
+
+        def flush() -> None:
+            inputs = [(p, x) for p in pending for x in p.inputs]
+            for i in range(0, len(inputs), self.batch_size):
+                chunk = inputs[i:i + self.batch_size]
+                outs = self._predict([x for _, x in chunk])
+                for (p, _), o in zip(chunk, outs):
+                    p.outputs.append(o)
+            for p in pending:
+                try:
+                    found.append(self._finish(p, min_score))
+                    result.wcs[p.path] = p.image.wcs
+                    result.n_images += 1
+                except Exception as e:  # keep the batch going; name the file
+                    result.errors.append((p.path, _reason(p.path, e)))
+                bar.update(1)
+            pending.clear()
+
+        for path in files:
+            try:
+                pending.append(self._prepare(path, _ir_for(ir, path), ir_cache))
+            except Exception as e:
+                result.errors.append((path, _reason(path, e)))
+                bar.update(1)
+                continue
+            if sum(len(p.inputs) for p in pending) >= self.batch_size:
+                flush()
+        flush()
+        bar.close()
+        result.table = build_catalog(found, class_names=self.class_names)
+        self.last_errors = list(result.errors)
+        return result
+
+    def _predict(self, images: list[np.ndarray]) -> list[dict]:
+        if hasattr(self.predictor, "predict_batch"):
+            return list(self.predictor.predict_batch(images))
+        return [self.predictor(x) for x in images]
+
+    def _prepare(self, path: str, ir_path: str | None, ir_cache: dict) -> _Pending:
+        image = read_radio(path)
+        ir = None
+        if ir_path is not None:
+            if ir_path not in ir_cache:
+                try:
+                    ir_cache[ir_path] = read_infrared(ir_path)
+                except Exception as e:  # remembered so every file names the same IR problem
+                    ir_cache[ir_path] = e
+            if isinstance(ir_cache[ir_path], Exception):
+                raise UserError(f"infrared image {_reason(ir_path, ir_cache[ir_path])}")
+            ir = ir_cache[ir_path]
+        noise = estimate_noise(image.data)  # one noise for all tiles of an image
+        frames, inputs = [], []
+        centres = tiles(image, self.spec, overlap=self.overlap)
+        for c in (centres[i] for i in range(centres.size)):
+            fr = to_frame(image, center=c, spec=self.spec)
+            fir = to_frame(ir, center=c, spec=self.spec).data if ir is not None else None
+            frames.append(fr)
+            inputs.append(render(self.representation, fr.data, ir=fir, noise=noise))
+        return _Pending(path=path, image=image, frames=frames, inputs=inputs, ir=ir)
+
+    def _finish(self, p: _Pending, min_score: float):
+        from catalogs import ImageDetections
+
+        h, w = p.image.shape
+        boxes, scores, labels, probs, prio = [], [], [], [], []
+        k = len(self.class_names)
+        for fr, out in zip(p.frames, p.outputs):
+            b = np.asarray(out["boxes"], dtype=np.float64).reshape(-1, 4)
+            if not len(b):
+                continue
+            s = np.asarray(out["scores"], dtype=np.float64).reshape(-1)
+            lab = np.asarray(out["labels"]).reshape(-1).astype(int)
+            pr = _class_probs(out, len(b), k)
+            # boxes cut by a frame edge are partial views of a source another tile may see whole
+            n = self.spec.size
+            cut = (b[:, 0] <= 1) | (b[:, 1] <= 1) | (b[:, 2] >= n - 1) | (b[:, 3] >= n - 1)
+            ib = frame_boxes_to_image(b, fr, p.image)
+            ib[:, [0, 2]] = ib[:, [0, 2]].clip(0, w)
+            ib[:, [1, 3]] = ib[:, [1, 3]].clip(0, h)
+            ok = (ib[:, 2] - ib[:, 0] >= 1) & (ib[:, 3] - ib[:, 1] >= 1)  # inside the image
+            boxes.append(ib[ok])
+            scores.append(s[ok])
+            labels.append(lab[ok])
+            probs.append(pr[ok])
+            prio.append(np.where(cut & (len(p.frames) > 1), self.edge_penalty, 1.0)[ok] * s[ok])
+        if boxes:
+            boxes_a, scores_a, labels_a = np.concatenate(boxes), np.concatenate(scores), np.concatenate(labels)
+            probs_a, prio_a = np.concatenate(probs), np.concatenate(prio)
+        else:
+            boxes_a, scores_a, labels_a = np.zeros((0, 4)), np.zeros(0), np.zeros(0, int)
+            probs_a, prio_a = np.zeros((0, k)), np.zeros(0)
+        keep, class_scores = self._merge(boxes_a, scores_a, labels_a, probs_a, prio_a, p.image)
+        sel = [i for i in keep if scores_a[i] >= min_score]
+        class_scores = class_scores[[keep.index(i) for i in sel]] if sel else np.zeros((0, k))
+        beam = (p.image.beam.bmaj / 3600.0, p.image.beam.bmin / 3600.0) if p.image.beam else None
+        return ImageDetections(
+            image=p.path, data=p.image.data, wcs=p.image.wcs, boxes=detector_to_astropy(boxes_a[sel]).reshape(-1, 4),
+            labels=[self.class_names[int(c) - 1] for c in labels_a[sel]], scores=scores_a[sel],
+            class_scores=class_scores, beam=beam,
+            ir_data=p.ir.data if p.ir is not None else None, ir_wcs=p.ir.wcs if p.ir is not None else None)
+
+    def _merge(self, boxes, scores, labels, probs, prio, image: RadioImage) -> tuple[list[int], np.ndarray]:
+        """Class-agnostic NMS on sky boxes; each kept box's per-class scores come from its merged group."""
+        import torch
+        from torchvision.ops import box_iou, nms
+
+        k = len(self.class_names)
+        if not len(boxes):
+            return [], np.zeros((0, k))
+        # boxes on a tangent plane at the image centre (arcsec-sized pixels): the same sky box from any
+        # tile (or any overlapping input) lands on the same plane box
+        plane = frame_wcs(image.center, FrameSpec(size=1, pixel_scale_arcsec=1.0))
+        sky = torch.as_tensor(transform_boxes(boxes, image.wcs, plane))
+        keep = nms(sky, torch.as_tensor(prio), self.nms_thresh).tolist()
+        iou = box_iou(sky[keep], sky).numpy()
+        out = np.zeros((len(keep), k))
+        for r, i in enumerate(keep):
+            group = iou[r] >= self.nms_thresh
+            if not np.isnan(probs[i]).any():
+                out[r] = probs[i]  # the model's own class-probability vector
+            else:
+                for j in np.nonzero(group)[0]:
+                    c = int(labels[j]) - 1
+                    out[r, c] = max(out[r, c], scores[j])
+        return keep, out
+
+    # ------------------------------------------------------------------ plotting
+    def plot(self, path: str | os.PathLike, table: Table | None = None, *, ir: str | os.PathLike | None = None):
+        """An overlay Figure of one image and its rows of ``table`` (matched on the ``image`` column)."""
+        return plot_file(path, table, ir=ir)
+
+
+def plot_file(path: str | os.PathLike, table: Table | None = None, *, ir: str | os.PathLike | None = None):
+    """Read one image (and its IR) and draw it with its catalogue rows."""
+    from catalogs import plot_detections
+
+    image = read_radio(path)
+    rows = None
+    if table is not None and len(table):
+        rows = table[table["image"] == str(path)]
+    irimg = read_infrared(ir) if ir is not None else None
+    return plot_detections(image.data, image.wcs, rows, ir=irimg.data if irimg else None,
+                           ir_wcs=irimg.wcs if irimg else None, title=Path(path).name)
+
+
+def _rgz_settings(ckpt: dict) -> dict[str, Any]:
+    """Representation and frame from ``ckpt['extra']['rgz']``, falling back to the config's RGZ keys."""
+    extra = dict((ckpt.get("extra") or {}).get("rgz") or {})
+    cfg_rgz = (ckpt.get("config") or {}).get("RGZ") or {}
+
+    def pick(*names: str, default: Any) -> Any:
+        for src in (extra, cfg_rgz):
+            for n in names:
+                if n in src and src[n] not in (None, ""):
+                    return src[n]
+        return default
+
+    frame = extra.get("frame") if isinstance(extra.get("frame"), dict) else {}
+    return {
+        "representation": pick("representation", "REPRESENTATION", default="D1"),
+        "frame_size": frame.get("size") or pick("frame_size", "FRAME_SIZE", default=FrameSpec().size),
+        "pixel_scale_arcsec": frame.get("pixel_scale_arcsec")
+        or pick("pixel_scale_arcsec", "PIXEL_SCALE", "FRAME_PIXEL_SCALE", default=FrameSpec().pixel_scale_arcsec),
+    }
+
+
+def _class_probs(out: dict, n: int, k: int) -> np.ndarray:
+    """The per-class probability vector if the predictor returns one (with or without background)."""
+    for key in ("class_scores", "class_probs", "probs"):
+        if key in out and out[key] is not None:
+            pr = np.asarray(out[key], dtype=np.float64).reshape(n, -1)
+            return pr[:, 1:] if pr.shape[1] == k + 1 else pr[:, :k]
+    return np.full((n, k), np.nan)
+
+
+def _ir_for(ir: str | os.PathLike | dict | None, path: str) -> str | None:
+    if ir is None:
+        return None
+    if isinstance(ir, dict):
+        v = ir.get(path) or ir.get(Path(path).name)
+        return str(v) if v is not None else None
+    return str(ir)
+
+
+def _reason(path: str, e: BaseException) -> str:
+    """One line: the file and why it cannot be used (UserErrors already name the file)."""
+    if isinstance(e, UserError):
+        msg = str(e)
+        return msg if msg.startswith(str(path)) else f"{path}: {msg}"
+    first = str(e).splitlines()[0] if str(e) else ""
+    return f"{path}: cannot be processed ({type(e).__name__}{': ' + first if first else ''})"
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", desc="detect", dynamic_ncols=True)
