@@ -1,0 +1,64 @@
+"""``claran simulate``: FIRST-like simulated cutouts with RGZ labels, in the RGZ dataset layout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from claran.errors import UserError
+
+
+def _exclusions(path: str | None) -> tuple[str, ...]:
+    """File names to keep out of the background pool: a truth.json (its mirabest_file entries) or a text list."""
+    if path is None:
+        return ()
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise UserError(f"--exclude-backgrounds {p}: cannot read it ({e.strerror or e})") from e
+    if p.suffix == ".json":
+        try:
+            truth = json.loads(text)
+            return tuple(sorted({v["mirabest_file"] for v in truth.values() if "mirabest_file" in v}))
+        except (ValueError, AttributeError, TypeError) as e:
+            raise UserError(f"--exclude-backgrounds {p}: not a truth.json with mirabest_file entries") from e
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+@click.command("simulate")
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--count", type=click.IntRange(min=1), required=True, help="Number of cutouts.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random seed; the same seed gives the same files.")
+@click.option("--size", type=click.IntRange(min=16, max=2048), default=100, show_default=True,
+              help="Cutout side in pixels (100 px x 1.8\" = the 3' x 3' an RGZ target's cutout covers).")
+@click.option("--pixel-scale", type=click.FloatRange(min=0.1, max=60), default=1.8, show_default=True,
+              help="Arcsec per pixel (FIRST: 1.8).")
+@click.option("--ir", is_flag=True, help="Also write a WISE W1-like image per cutout (ir/*.fits).")
+@click.option("--backgrounds", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder of real FIRST images; their source-masked noise becomes most cutouts' background.")
+@click.option("--exclude-backgrounds", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="truth.json or list of file names in --backgrounds to leave out (keep dev fields unseen).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes.")
+@click.option("--overwrite", is_flag=True, help="Replace the simulated files of a non-empty OUTDIR.")
+def simulate(outdir: str, count: int, seed: int, size: int, pixel_scale: float, ir: bool, backgrounds: str | None,
+             exclude_backgrounds: str | None, workers: int, overwrite: bool) -> None:
+    """Write COUNT simulated FIRST cutouts with RGZ labels to OUTDIR (radio/, ir/, annotations.json)."""
+    from rgz.simulate import SimConfig, write_dataset
+
+    if backgrounds is not None and abs(pixel_scale - 1.8) > 0.09:
+        raise UserError(f"--backgrounds needs --pixel-scale 1.8 (FIRST's), not {pixel_scale}")
+    cfg = SimConfig(size=size, pixel_scale=pixel_scale)
+    path = write_dataset(outdir, count=count, seed=seed, cfg=cfg, ir=ir, backgrounds=backgrounds,
+                         exclude_backgrounds=_exclusions(exclude_backgrounds), overwrite=overwrite,
+                         workers=workers, progress=count >= 200)
+    coco = json.loads(path.read_text())
+    per = {c["name"]: 0 for c in coco["categories"]}
+    names = {c["id"]: c["name"] for c in coco["categories"]}
+    for a in coco["annotations"]:
+        per[names[a["category_id"]]] += 1
+    click.echo(f"wrote {len(coco['images'])} cutouts, {len(coco['annotations'])} labelled sources to {path}")
+    click.echo("  " + "  ".join(f"{k} {v}" for k, v in per.items()))

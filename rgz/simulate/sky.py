@@ -1,0 +1,174 @@
+"""One simulated FIRST cutout: an RGZ target at the centre, unrelated field sources, FIRST noise and artefacts,
+and labels measured on the final image by RGZ's rules (``labels.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from .beam import Beam, first_beam
+from .labels import LabelRules, class_id, count_peaks, find_islands, source_box
+from .morphology import Source, render, sample_neighbour, sample_source
+from .noise import RealBackgrounds, clean_bias, correlated_noise, nan_edge, sidelobes, stripes
+
+__all__ = ["SimConfig", "Field", "simulate_field", "DR1_CLASS_COUNTS"]
+
+# RGZ DR1 sources used by ClaRAN per class (claran-labels/rgz_dr1_claran_catalogue.csv, 11,836 rows).
+DR1_CLASS_COUNTS = (5300, 1331, 1412, 1251, 1208, 1334)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimConfig:
+    size: int = 100  # pixels: 3' x 3' at 1.8"/px, what the FIRST cutout server returns for an RGZ target
+    pixel_scale: float = 1.8  # arcsec
+    class_weights: tuple[float, ...] = DR1_CLASS_COUNTS
+    rms_median: float = 0.155e-3  # Jy/beam; mirabest-sample MAD: 0.118-0.215, median 0.156
+    rms_sigma: float = 0.2  # log-normal spread
+    rms_range: tuple[float, float] = (0.11e-3, 0.35e-3)
+    flux_median: float = 25e-3  # Jy, target total flux (log-normal)
+    flux_sigma: float = 1.1
+    flux_range: tuple[float, float] = (2e-3, 3.0)
+    neighbour_density: float = 90.0  # FIRST sources per deg^2 above neighbour_flux_min
+    neighbour_flux_min: float = 1e-3
+    neighbour_min_sep: float = 12.0  # px from the centre: RGZ targets were picked as isolated-ish
+    label_min_contours: float = 2.0  # a neighbour is labelled when it peaks above this many lowest contours
+    clean_bias: float = 0.25e-3
+    sidelobe_min_peak: float = 20e-3  # Jy/beam
+    p_stripes: float = 0.1
+    p_nan_edge: float = 0.02
+    real_background_fraction: float = 0.75  # with --backgrounds: share of cutouts on real FIRST noise
+    rules: LabelRules = field(default_factory=LabelRules)
+    max_tries: int = 40
+
+
+@dataclass
+class Field:
+    image: np.ndarray  # float32 (size, size) Jy/beam, FITS order (row 0 = south)
+    ra: float
+    dec: float
+    beam: Beam
+    rms: float  # the noise level put in (Jy/beam)
+    labels: list[dict]  # category_id, box (x1 y1 x2 y2 detector), n_components, n_peaks, peaks, target
+    hosts: list[tuple[float, float, bool]]  # (x, y) astropy pixel of each source's host; True for the target
+    kind: str  # target morphology
+    real_background: bool
+
+
+def _sample_sky(rng: np.random.Generator) -> tuple[float, float]:
+    """A position in FIRST's north Galactic cap footprint (uniform on the sphere)."""
+    dec = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(-10.0)), np.sin(np.radians(65.0)))))
+    return float(rng.uniform(110.0, 250.0)), float(dec)
+
+
+def _anchor(rng: np.random.Generator, src: Source) -> tuple[float, float]:
+    """The source's point a FIRST catalogue position (and so the cutout centre) falls on: a part, by flux."""
+    w = np.array([src.flux[p].sum() for p in src.parts])
+    p = src.parts[int(rng.choice(len(w), p=w / w.sum()))]
+    i = p[np.argmax(src.flux[p])]
+    return float(src.x[i]), float(src.y[i])
+
+
+def _measure(image, models, rules):
+    """Islands of ``image`` and, for each source model, the islands it owns (the most model flux in them)."""
+    isl = find_islands(image, rules)
+    n = isl.count
+    owners: list[list[int]] = [[] for _ in models]
+    if n:
+        idx = np.arange(1, n + 1)
+        sums = np.array([ndimage.sum(m, isl.labels, idx) for m in models])
+        peaks = np.array([ndimage.maximum(m, isl.labels, idx) for m in models])
+        best = sums.argmax(0)
+        for k in range(n):
+            if peaks[best[k], k] >= 0.5 * isl.levels[0]:  # otherwise a noise island
+                owners[best[k]].append(k + 1)
+    return isl, owners
+
+
+def _label(image, isl, ids, shape, rules) -> dict | None:
+    if not ids:
+        return None
+    mask = np.isin(isl.labels, ids)
+    n_p = count_peaks(image, mask, isl.levels)
+    cid = class_id(len(ids), n_p)
+    if cid is None:
+        return None
+    pk = []
+    for i in ids:  # brightest pixel of each component, detector coordinates (pixel centre = i + 0.5)
+        sl = isl.slices[i - 1]
+        sub = np.where(isl.labels[sl] == i, np.nan_to_num(image[sl], nan=-np.inf), -np.inf)
+        r, c = np.unravel_index(np.argmax(sub), sub.shape)
+        pk.append([float(c + sl[1].start + 0.5), float(r + sl[0].start + 0.5)])
+    return {"category_id": cid, "box": source_box(isl, ids, shape, rules.square_boxes),
+            "n_components": len(ids), "n_peaks": min(n_p, 3), "peaks": pk}
+
+
+def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
+                   backgrounds: RealBackgrounds | None = None) -> Field:
+    """Draw one cutout whose measured target class follows ``cfg.class_weights`` (re-drawing, never relabelling)."""
+    shape = (cfg.size, cfg.size)
+    ps = cfg.pixel_scale
+    ra, dec = _sample_sky(rng)
+    beam = first_beam(dec)
+    w = np.asarray(cfg.class_weights, dtype=np.float64)
+    centre = ((cfg.size - 1) / 2, (cfg.size - 1) / 2)  # astropy pixel of the cutout centre
+    area_deg2 = (cfg.size * ps / 3600.0) ** 2
+    yy, xx = np.mgrid[0 : cfg.size, 0 : cfg.size]
+    for attempt in range(cfg.max_tries * 4):
+        if attempt % cfg.max_tries == 0:
+            want = int(rng.choice(6, p=w / w.sum())) + 1
+        real = backgrounds is not None and rng.uniform() < cfg.real_background_fraction
+        if real:
+            bg = backgrounds.sample(rng, shape)
+            rms = float(np.median(np.abs(bg - np.median(bg))) / 0.6745)
+        else:
+            rms = float(np.clip(cfg.rms_median * np.exp(cfg.rms_sigma * rng.normal()), *cfg.rms_range))
+            bg = correlated_noise(rng, shape, rms=rms, beam=beam, pixel_scale=ps)
+        flux = float(np.clip(cfg.flux_median * np.exp(cfg.flux_sigma * rng.normal()), *cfg.flux_range))
+        src = sample_source(rng, want, flux)
+        ax, ay = _anchor(rng, src)
+        origin = (centre[0] - ax / ps + rng.normal(0, 0.4), centre[1] - ay / ps + rng.normal(0, 0.4))
+        sources, origins = [src], [origin]
+        for _ in range(rng.poisson(cfg.neighbour_density * area_deg2)):
+            u = rng.uniform()
+            nflux = cfg.neighbour_flux_min * (1 - u) ** (-1 / 0.7)  # N(>S) ~ S^-0.7 (FIRST counts, mJy range)
+            for _ in range(20):
+                pos = rng.uniform(0, cfg.size - 1, 2)
+                if np.hypot(*(pos - centre)) > cfg.neighbour_min_sep:
+                    break
+            sources.append(sample_neighbour(rng, min(nflux, 1.0)))
+            origins.append((float(pos[0]), float(pos[1])))
+        models = [render([s], [o], shape=shape, beam=beam, pixel_scale=ps) for s, o in zip(sources, origins,
+                                                                                           strict=True)]
+        model = np.sum(models, axis=0)
+        image = bg + model + clean_bias(model, bias=cfg.clean_bias, rms=rms)
+        for m in models:
+            if m.max() > cfg.sidelobe_min_peak:
+                y0, x0 = np.unravel_index(np.argmax(m), shape)
+                image += sidelobes(rng, shape, x0, y0, float(m.max()), beam=beam, pixel_scale=ps)
+        if rng.uniform() < cfg.p_stripes:
+            image += stripes(rng, shape, rms=rms)
+        if rng.uniform() < cfg.p_nan_edge:
+            image = nan_edge(rng, image, max_width=cfg.size // 4)
+        image = image.astype(np.float32)
+        isl, owners = _measure(image, models, cfg.rules)
+        target = _label(image, isl, owners[0], shape, cfg.rules)
+        if target is None or target["category_id"] != want:
+            continue
+        target["target"] = True
+        labels = [target]
+        for ids in owners[1:]:
+            lab = _label(image, isl, ids, shape, cfg.rules)
+            if lab is None or np.nanmax(image[np.isin(isl.labels, ids)]) < cfg.label_min_contours * isl.levels[0]:
+                continue
+            touches = np.isin(isl.labels, ids) & ((xx == 0) | (yy == 0) | (xx == cfg.size - 1) |
+                                                   (yy == cfg.size - 1))
+            if touches.any():  # cut by the cutout edge: RGZ would not box it reliably
+                continue
+            lab["target"] = False
+            labels.append(lab)
+        hosts = [(o[0] + s.host[0] / ps, o[1] + s.host[1] / ps, i == 0)
+                 for i, (s, o) in enumerate(zip(sources, origins, strict=True))]
+        return Field(image, ra, dec, beam, rms, labels, hosts, src.kind, real)
+    raise RuntimeError("simulate_field: no valid RGZ source after many tries; check the SimConfig")
