@@ -366,6 +366,7 @@ def _defaults(C: _Node) -> None:
     C.COMPAT.RPN_SCORE = "logit"  # proposals ranked the same either way; "sigmoid" like torchvision
     C.COMPAT.RESULT_MIN_SIZE = 0.0  # torchvision drops final boxes smaller than 1e-2 px
     C.COMPAT.LEVEL_MAPPER = "tensorpack"  # FPN RoI level: eps inside log2 (tensorpack) or outside ("torchvision")
+    C.COMPAT.NORMALIZE = "tensorpack"  # (x - MEAN) / STD; "torchvision": x / 255 first, then on a 0..1 scale
 
 
 def lr_schedule_steps(schedule: str | list[int]) -> list[int]:
@@ -402,6 +403,7 @@ def _finalize(C: Config, *, is_training: bool, num_devices: int | None) -> None:
     check(C.COMPAT.MASK_PASTE in ("accurate", "torchvision"), "config COMPAT.MASK_PASTE: accurate|torchvision")
     check(C.COMPAT.LEVEL_MAPPER in ("tensorpack", "torchvision"), "config COMPAT.LEVEL_MAPPER: tensorpack|torchvision")
     check(C.COMPAT.RPN_SCORE in ("logit", "sigmoid"), "config COMPAT.RPN_SCORE: choose logit or sigmoid")
+    check(C.COMPAT.NORMALIZE in ("tensorpack", "torchvision"), "config COMPAT.NORMALIZE: tensorpack|torchvision")
     check(len(C.PREPROC.PIXEL_MEAN) == len(C.PREPROC.PIXEL_STD) == C.BACKBONE.IN_CHANNELS,
           "config PREPROC.PIXEL_MEAN/PIXEL_STD need one value per BACKBONE.IN_CHANNELS")
     if C.FPN.CASCADE:

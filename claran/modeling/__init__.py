@@ -43,7 +43,7 @@ def build_model(cfg: Config) -> GeneralizedRCNN:
     load_backbone_weights(body, str(B.WEIGHTS or ""), block=B.BLOCK, num_blocks=B.RESNET_NUM_BLOCKS)
     num_classes = C.DATA.NUM_CLASS
     aligned = bool(C.COMPAT.ROIALIGN_ALIGNED)
-    level_style = C.COMPAT.get("LEVEL_MAPPER", "tensorpack")
+    level_style = C.COMPAT.LEVEL_MAPPER
     ratios = tuple(C.RPN.ANCHOR_RATIOS)
     rpn_common = dict(
         nms_thresh=C.RPN.PROPOSAL_NMS_THRESH, min_size=C.RPN.MIN_SIZE, score=C.COMPAT.RPN_SCORE,
@@ -95,7 +95,8 @@ def build_model(cfg: Config) -> GeneralizedRCNN:
                 box_coder=BoxCoder(C.FRCNN.BBOX_REG_WEIGHTS), mask_pooler=mask_pooler, mask_head=mask_head,
                 **heads_common)
         model = GeneralizedRCNN(backbone=backbone, rpn=rpn, roi_heads=roi_heads, pixel_mean=C.PREPROC.PIXEL_MEAN,
-                                pixel_std=C.PREPROC.PIXEL_STD, size_divisibility=C.FPN.RESOLUTION_REQUIREMENT)
+                                pixel_std=C.PREPROC.PIXEL_STD, size_divisibility=C.FPN.RESOLUTION_REQUIREMENT,
+                                normalize=C.COMPAT.NORMALIZE)
     else:
         # C4: res2-4 is the backbone, res5 becomes the box head (tensorpack's ResNetC4Model)
         stride = int(C.RPN.ANCHOR_STRIDE)
@@ -119,7 +120,8 @@ def build_model(cfg: Config) -> GeneralizedRCNN:
             box_coder=BoxCoder(C.FRCNN.BBOX_REG_WEIGHTS), mask_pooler=pooler if mask_head is not None else None,
             mask_head=mask_head, **heads_common)
         model = GeneralizedRCNN(backbone=body, rpn=rpn, roi_heads=roi_heads, pixel_mean=C.PREPROC.PIXEL_MEAN,
-                                pixel_std=C.PREPROC.PIXEL_STD, size_divisibility=0, fpn=False)
+                                pixel_std=C.PREPROC.PIXEL_STD, size_divisibility=0, fpn=False,
+                                normalize=C.COMPAT.NORMALIZE)
     model.cfg = cfg
     return model
 

@@ -22,13 +22,18 @@ class GeneralizedRCNN(nn.Module):
     """
 
     def __init__(self, *, backbone: nn.Module, rpn: RPN, roi_heads: nn.Module, pixel_mean: Sequence[float],
-                 pixel_std: Sequence[float], size_divisibility: int = 32, fpn: bool = True) -> None:
+                 pixel_std: Sequence[float], size_divisibility: int = 32, fpn: bool = True,
+                 normalize: str = "tensorpack") -> None:
         super().__init__()
         self.backbone = backbone
         self.rpn = rpn
         self.roi_heads = roi_heads
-        self.register_buffer("pixel_mean", torch.tensor(pixel_mean, dtype=torch.float32).view(-1, 1, 1), False)
-        self.register_buffer("pixel_std", torch.tensor(pixel_std, dtype=torch.float32).view(-1, 1, 1), False)
+        # torchvision divides by 255 first and normalises on a 0..1 scale; its random-weight models amplify
+        # the last-bit difference, so from_torchvision reproduces that order exactly.
+        div = 255.0 if normalize == "torchvision" else 1.0
+        self._div = div
+        self.register_buffer("pixel_mean", torch.tensor([m / div for m in pixel_mean]).view(-1, 1, 1), False)
+        self.register_buffer("pixel_std", torch.tensor([s / div for s in pixel_std]).view(-1, 1, 1), False)
         self.size_divisibility = int(size_divisibility)
         self.fpn = fpn
         self.cfg = None  # set by build_model
@@ -55,14 +60,19 @@ class GeneralizedRCNN(nn.Module):
             d = self.size_divisibility
             h, w = int(math.ceil(h / d) * d), int(math.ceil(w / d) * d)
         if len(images) == 1:
-            x = (images[0].to(self.device, torch.float32) - self.pixel_mean) / self.pixel_std
+            x = self._normalize(images[0])
             batch = F.pad(x, (0, w - x.shape[-1], 0, h - x.shape[-2]))[None]
         else:
             batch = self.pixel_mean.new_zeros((len(images), c, h, w))
             for b, im in zip(batch, images):
-                b[:, : im.shape[-2], : im.shape[-1]].copy_((im.to(self.device, torch.float32) - self.pixel_mean)
-                                                           / self.pixel_std)
+                b[:, : im.shape[-2], : im.shape[-1]].copy_(self._normalize(im))
         return batch, sizes
+
+    def _normalize(self, im: torch.Tensor) -> torch.Tensor:
+        x = im.to(self.device, torch.float32)
+        if self._div != 1.0:
+            x = x / self._div
+        return (x - self.pixel_mean) / self.pixel_std
 
     def forward(self, images: Sequence[torch.Tensor], targets: Sequence[dict] | None = None):
         if self.training and targets is None:
