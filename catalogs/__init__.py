@@ -4,14 +4,14 @@
 """
 
 from .ds9 import catalog_regions, write_regions
-from .io import CATALOG_FORMATS, atomic_write, check_output, read_catalog, write_catalog
+from .io import CATALOG_FORMATS, atomic_write, catalog_format, check_output, read_catalog, write_catalog
 from .naming import iau_name
 from .plot import plot_detections, save_plot
 from .schema import RGZ_CLASS_NAMES, columns
 from .table import ImageDetections, build_catalog, empty_catalog
 
 __all__ = [
-    "CATALOG_FORMATS", "RGZ_CLASS_NAMES", "ImageDetections", "atomic_write", "build_catalog", "catalog_regions",
+    "CATALOG_FORMATS", "RGZ_CLASS_NAMES", "ImageDetections", "atomic_write", "build_catalog", "catalog_format", "catalog_regions",
     "check_output", "columns", "empty_catalog", "iau_name", "plot_detections", "read_catalog", "save_plot",
     "write_catalog", "write_regions",
 ]

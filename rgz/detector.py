@@ -105,11 +105,11 @@ class Detector:
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, **kwargs: Any) -> Detector:
         """Load a checkpoint written by ``claran train`` (default: the bundled model)."""
+        path = default_model_path() if path is None else path  # before the heavy imports: fail fast
+        from claran.engine.checkpoint import load_model
         from claran.predictor import Predictor
 
-        from claran.engine.checkpoint import load_model
-
-        model, ckpt = load_model(default_model_path() if path is None else path)
+        model, ckpt = load_model(path)
         rgz = _rgz_settings(ckpt)
         names = [n for n in ckpt.get("class_names") or model.cfg.DATA.CLASS_NAMES if n != "BG"]
         channels = REPRESENTATIONS.get(rgz["representation"])

@@ -1,0 +1,145 @@
+"""``claran detect``: FITS images -> a source catalogue (VOTable/FITS/CSV/ECSV), DS9 regions, overlay PNGs.
+
+Under ``torchrun --nproc_per_node=N $(which claran) detect ...`` (WORLD_SIZE/RANK set) every process takes
+every N-th input file, and rank 0 gathers the rows (gloo) and writes one catalogue.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from claran.errors import UserError
+
+
+@click.command("detect", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--model", "model_path", type=click.Path(path_type=str), default=None,
+              help="Checkpoint from `claran train` (default: the bundled model rgz/models/default.pt).")
+@click.option("--ir", "ir_path", type=click.Path(path_type=str), default=None,
+              help="Infrared (WISE W1) image of the same field: host positions and plot underlay.")
+@click.option("--output", "-o", type=click.Path(path_type=str), default=None,
+              help="Catalogue file: .vot/.xml (VOTable), .fits, .csv or .ecsv. Without it, rows are printed.")
+@click.option("--regions", "regions_path", type=click.Path(path_type=str), default=None,
+              help="DS9 region file, one region per catalogue row.")
+@click.option("--plot-dir", type=click.Path(path_type=str), default=None, help="Folder for one overlay PNG per image.")
+@click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help="Drop detections scoring below this.")
+@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True, help="Frames per model call.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, output: str | None,
+           regions_path: str | None, plot_dir: str | None, min_score: float, batch_size: int, overwrite: bool) -> None:
+    """Find and classify radio sources in FITS images (files or folders of FITS files)."""
+    from catalogs import catalog_format, check_output
+    from rgz.detector import find_fits
+
+    # every output is checked before any work: a typo must not cost an hour of inference
+    if output:
+        catalog_format(output)
+        check_output(output, overwrite=overwrite, what="catalogue")
+    if regions_path:
+        check_output(regions_path, overwrite=overwrite, what="region file")
+    if ir_path is not None and not Path(ir_path).is_file():
+        raise UserError(f"{ir_path}: --ir image not found")
+    files = find_fits(paths)
+    if not files:
+        raise UserError(f"{', '.join(paths)}: no FITS files found (looked for {', '.join(('.fits', '.fit', '.fts'))})")
+    plot_names = _plot_names(files, plot_dir) if plot_dir else {}
+    if plot_dir:
+        _check_plot_dir(plot_dir, plot_names, overwrite)
+
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    from rgz.detector import Detector
+
+    det = Detector.load(model_path, batch_size=batch_size)
+    if world > 1:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group("gloo")
+    mine = files[rank::world]
+    res = det.detect_many(mine, ir=ir_path, min_score=min_score, progress=rank == 0 and sys.stderr.isatty())
+    if plot_dir:
+        _write_plots(res, plot_names, ir_path)
+
+    table, errors, wcs, n_images = res.table, res.errors, res.wcs, res.n_images
+    if world > 1:
+        import torch.distributed as dist
+
+        parts: list | None = [None] * world if rank == 0 else None
+        dist.gather_object((table, errors, wcs, n_images), parts, dst=0)
+        if rank != 0:
+            dist.destroy_process_group()
+            return
+        from astropy.table import vstack
+
+        table = vstack([p[0] for p in parts], metadata_conflicts="silent")
+        errors = [e for p in parts for e in p[1]]
+        wcs = {k: v for p in parts for k, v in p[2].items()}
+        n_images = sum(p[3] for p in parts)
+        dist.destroy_process_group()
+        # rank order interleaves the files: restore the input order
+        order = {f: i for i, f in enumerate(files)}
+        table = table[sorted(range(len(table)), key=lambda i: order.get(str(table["image"][i]), 0))] if len(table) else table
+
+    for _, reason in errors:
+        click.echo(f"skipped: {reason}", err=True)
+    from catalogs import write_catalog, write_regions
+
+    if output:
+        write_catalog(table, output, overwrite=overwrite)
+    if regions_path:
+        write_regions(table, regions_path, wcs=wcs, overwrite=overwrite)
+    if not output:
+        cols = ["name", "ra", "dec", "morphology", "score", "size", "peak_flux", "image"]
+        table[cols].pprint(max_lines=-1, max_width=-1) if len(table) else None
+    click.echo(f"{len(table)} sources in {n_images} images"
+               + (f" -> {output}" if output else "") + (f"; {len(errors)} input(s) skipped" if errors else ""),
+               err=True)
+    if errors:
+        sys.exit(1)
+
+
+def _plot_names(files: list[str], plot_dir: str) -> dict[str, Path]:
+    """One PNG per input, named after it; clashing names (same file name in two folders) get _2, _3..."""
+    out, seen = {}, {}
+    for f in files:
+        stem = Path(f).name
+        for suf in (".gz", ".fz"):
+            stem = stem.removesuffix(suf)
+        stem = Path(stem).stem
+        n = seen[stem] = seen.get(stem, 0) + 1
+        out[f] = Path(plot_dir) / (f"{stem}.png" if n == 1 else f"{stem}_{n}.png")
+    return out
+
+
+def _check_plot_dir(plot_dir: str, names: dict[str, Path], overwrite: bool) -> None:
+    p = Path(plot_dir)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"{p}: --plot-dir is a file; give a folder")
+    probe = p
+    while not probe.exists():
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"{p}: cannot write plots there ({probe} is not writable)")
+    if not overwrite:
+        existing = [str(n) for n in names.values() if n.exists()]
+        if existing:
+            raise UserError(f"{existing[0]}: plot exists ({len(existing)} in all); pass --overwrite to replace")
+
+
+def _write_plots(res, names: dict[str, Path], ir_path: str | None) -> None:
+    from catalogs import plot_detections, save_plot
+    from rgz.fits_io import read_infrared, read_radio
+
+    ir = read_infrared(ir_path) if ir_path else None
+    Path(next(iter(names.values()))).parent.mkdir(parents=True, exist_ok=True)
+    for path in res.wcs:  # the good images only
+        image = read_radio(path)
+        rows = res.table[res.table["image"] == path] if len(res.table) else None
+        fig = plot_detections(image.data, image.wcs, rows, ir=ir.data if ir else None, ir_wcs=ir.wcs if ir else None,
+                              title=Path(path).name)
+        save_plot(fig, names[path])
