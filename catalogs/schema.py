@@ -42,8 +42,9 @@ def columns(class_names: tuple[str, ...] | list[str] = RGZ_CLASS_NAMES) -> list[
     ]
     for c in class_names:
         cols.append(Column(f"score_{c}", "f4", None, "stat.probability",
-                           f"Box-head softmax probability of class {c} for this box (the per-class "
-                           f"probabilities of the object classes; the remainder is background)", ".4f"))
+                           f"Score of class {c} for this source: the highest score of a {c} detection "
+                           f"merged into this row (IoU >= 0.5 with its box; 0 when the model reported none "
+                           f"above its TEST.RESULT_SCORE_THRESH)", ".4f"))
     cols += [
         Column("n_components", "i2", None, "meta.number;src",
                "Number of radio components implied by the morphology class (-1 if the class does not say)"),

@@ -234,7 +234,8 @@ def _tiny_checkpoint(path: Path) -> Path:
     torch.manual_seed(0)
     model = build_model(cfg)
     save_checkpoint(path, model=model, cfg=cfg,
-                    extra={"rgz": {"representation": "D1", "frame": {"size": 132, "pixel_scale_arcsec": 1.3748}}})
+                    extra={"rgz": {"representation": "D1", "frame_size": 132, "pixel_scale_arcsec": 1.3748,
+                                           "classes": list(RGZ_CLASSES)}})
     return path
 
 
