@@ -44,7 +44,7 @@ from .frame import Framed, FrameSpec, frame_wcs, to_frame, transform_boxes
 from .render import REPRESENTATIONS, render
 
 __all__ = ["RGZ_DEFAULTS", "RGZDetection", "setup_rgz", "extend_config", "apply_rgz_config", "voc_ap",
-           "evaluate_ap50", "rgz_checkpoint_extra", "frame_image", "after_overrides"]
+           "evaluate_ap50", "coco_bbox_metrics", "rgz_checkpoint_extra", "frame_image", "after_overrides"]
 
 logger = logging.getLogger("claran")
 
@@ -264,7 +264,40 @@ class RGZDetection(DatasetSplit):
             from claran.engine.checkpoint import atomic_write_bytes
 
             atomic_write_bytes(json.dumps(results).encode(), output)
-        return evaluate_ap50(self._ground_truth(), results, RGZ_CLASSES)
+        metrics = evaluate_ap50(self._ground_truth(), results, RGZ_CLASSES)
+        metrics.update(coco_bbox_metrics(self._ground_truth(), results, self.spec.size))
+        return metrics
+
+
+def coco_bbox_metrics(gt: dict[Any, tuple[np.ndarray, np.ndarray]], results: list[dict], size: int) -> dict[str, float]:
+    """COCOeval's 12 bbox numbers under claran's usual names (``mAP(bbox)/IoU=0.5:0.95``, ...)."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from claran.data.coco import COCO_METRIC_NAMES
+
+    images, anns = [], []
+    for img_id, (boxes, classes) in gt.items():
+        images.append({"id": img_id, "width": size, "height": size})
+        for b, c in zip(np.asarray(boxes, float).tolist(), np.asarray(classes).tolist()):
+            anns.append({"id": len(anns) + 1, "image_id": img_id, "category_id": int(c), "iscrowd": 0,
+                         "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]], "area": (b[2] - b[0]) * (b[3] - b[1])})
+    stats = [0.0] * 12
+    if results and anns:
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco = COCO()
+            coco.dataset = {"images": images, "annotations": anns,
+                            "categories": [{"id": i + 1, "name": n} for i, n in enumerate(RGZ_CLASSES)]}
+            coco.createIndex()
+            ev = COCOeval(coco, coco.loadRes([dict(r) for r in results if r["image_id"] in gt]), "bbox")  # loadRes edits its input
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+        stats = [float(v) for v in ev.stats]
+    return {name.format("bbox"): v for name, v in zip(COCO_METRIC_NAMES, stats)}
 
 
 # ------------------------------------------------------------------ VOC AP50

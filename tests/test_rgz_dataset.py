@@ -17,7 +17,7 @@ from claran.data import DatasetRegistry, get_dataset_family
 from claran.errors import DatasetError
 from rgz import RGZ_CLASSES
 from rgz.coords import astropy_to_detector
-from rgz.dataset import after_overrides, evaluate_ap50, voc_ap
+from rgz.dataset import after_overrides, coco_bbox_metrics, evaluate_ap50, voc_ap
 from rgz.fits_io import read_radio
 from rgz.frame import FrameSpec, frame_wcs, to_frame, transform_boxes
 from rgz.render import REPRESENTATIONS
@@ -95,6 +95,13 @@ def test_setup_splits_config_and_frame_boxes(tmp_path):
     # a second read comes from the cache and equals the rendering (float16 storage)
     r = train.training_roidbs()[0]
     assert np.allclose(train.load_image(r), train.load_image(r)) and train.load_image(r).dtype == np.float32
+    # evaluation on frame pixels: the ground truth itself scores 1
+    res = [{"image_id": r["image_id"], "category_id": int(c), "score": 1.0,
+            "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]}
+           for r in val.training_roidbs() for b, c in zip(r["boxes"], r["class"])]
+    m = val.eval_inference_results(res, output=str(tmp_path / "dets.json"))
+    assert m["mAP50"] == 1.0 and m["mAP(bbox)/IoU=0.5"] == pytest.approx(1.0)
+    assert json.loads((tmp_path / "dets.json").read_text()) == res
 
 
 @pytest.mark.parametrize("rep", list(REPRESENTATIONS))
@@ -166,6 +173,8 @@ def test_voc_ap50():
     m = evaluate_ap50(gt, worse, RGZ_CLASSES)
     assert m["AP50/1C_1P"] == pytest.approx(0.25) and m["AP50/1C_2P"] == 0.0
     assert voc_ap(np.array([0.5, 1.0]), np.array([1.0, 0.5])) == pytest.approx(0.75)
+    assert coco_bbox_metrics(gt, perfect, 132)["mAP(bbox)/IoU=0.5"] == pytest.approx(1.0)
+    assert coco_bbox_metrics(gt, [], 132)["mAP(bbox)/IoU=0.5:0.95"] == 0.0
 
 
 def test_rgz_preset():
