@@ -209,6 +209,8 @@ def _parse_value(text: str) -> Any:
 
 def _coerce(key: str, value: Any, default: Any, *, strict: bool = True) -> Any:
     """Convert ``value`` to the kind of ``default``; raise a one-line ConfigError when impossible."""
+    if value is None and isinstance(default, str):
+        return "None"  # string keys such as BACKBONE.NORM spell "no norm" as None (tensorpack's convention)
     if default is None or value is None:
         return value
     bad = ConfigError(f"config {key}={value!r}: expected {type(default).__name__} like {default!r}")
