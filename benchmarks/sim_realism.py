@@ -7,7 +7,9 @@ fields centred on radio galaxies). The other half (even-numbered) are the simula
 so no field is both background and reference; rgz-real-dev's parent fields are left out of both (dev set).
 Prints a table: noise by MAD, noise autocorrelation (lags 1-3 px and the 0.5-crossing), pixel percentiles in
 units of the noise, islands per cutout and island sizes at 4 sigma, peaks per island, and the simulated box
-sizes per class against claran_gt_boxes.txt (converted from the 132-px 1.3748"/px frame to 1.8"/px).
+sizes per class against claran_gt_boxes.txt (converted from the 132-px 1.3748"/px frame to 1.8"/px), and the
+centred source's islands, peaks, extent, peak S/N and flux (real MiraBest vs the DR1 and --class-balance mixes).
+The figure shows real MiraBest crops against the --class-balance mix (the MiraBest-like training set).
 """
 
 from __future__ import annotations
@@ -27,7 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rgz import RGZ_CLASSES  # noqa: E402
-from rgz.simulate import LabelRules, RealBackgrounds, SimConfig, count_peaks, find_islands, simulate_field  # noqa: E402
+from rgz.simulate import (  # noqa: E402
+    BALANCED_CLASS_WEIGHTS,
+    LabelRules,
+    RealBackgrounds,
+    SimConfig,
+    count_peaks,
+    find_islands,
+    simulate_field,
+)
 
 FRAME_TO_FIRST = 1.3748 / 1.8
 
@@ -75,6 +85,36 @@ def stats(images: list[np.ndarray], rules: LabelRules) -> dict:
             if len(peaks) else np.zeros(3)}
 
 
+def target_stats(images: list[np.ndarray], rules: LabelRules, radius: float = 30.0) -> dict:
+    """The centred source only: 4-sigma islands whose centroid lies within ``radius`` px of the cutout centre
+    (MiraBest images and RGZ cutouts are centred on the target). Connected = one island, separated = 2+."""
+    nisl, npk, side, snr, flux = [], [], [], [], []
+    for im in images:
+        isl = find_islands(im, rules)
+        c = (np.array(im.shape) - 1) / 2
+        ids = []
+        for k in range(1, isl.count + 1):
+            yx = np.argwhere(isl.labels == k)
+            if np.hypot(*(yx.mean(0) - c)) <= radius:
+                ids.append(k)
+        nisl.append(len(ids))
+        if not ids:
+            continue
+        mask = np.isin(isl.labels, ids)
+        npk.append(count_peaks(im, mask, isl.levels))
+        yx = np.argwhere(mask)
+        side.append(float((yx.max(0) - yx.min(0) + 1).max()))
+        snr.append(float(np.nanmax(np.where(mask, im, -np.inf)) / isl.sigma))
+        flux.append(float(np.nansum(np.where(mask, im, 0.0)) / 8.1 * 1e3))  # FIRST beam ~8.1 px at 1.8"/px
+    nisl, npk = np.array(nisl), np.array(npk)
+    return {"target_islands_0_1_2_3+": np.array([np.mean(nisl == 0), np.mean(nisl == 1), np.mean(nisl == 2),
+                                                   np.mean(nisl >= 3)]),
+            "target_peaks_1_2_3+": np.array([np.mean(npk == 1), np.mean(npk == 2), np.mean(npk >= 3)]),
+            "target_extent_px_p10_50_90": np.percentile(side, [10, 50, 90]),
+            "target_peak_sigma_p10_50_90": np.percentile(snr, [10, 50, 90]),
+            "target_flux_mJy_p10_50_90": np.percentile(flux, [10, 50, 90])}
+
+
 def gt_box_sides(path: Path) -> dict[int, np.ndarray]:
     sides: dict[int, list[float]] = {c: [] for c in range(1, 7)}
     for line in path.read_text().splitlines():
@@ -100,7 +140,8 @@ def figure(real, sim, out: Path, n: int = 8) -> None:
             ax.set_yticks([])
             if j == 0:
                 ax.set_ylabel(title, fontsize=14)
-    fig.suptitle("FIRST 100x100 @ 1.8\"/px: rows 1-2 real (mirabest-sample), rows 3-4 simulated; "
+    fig.suptitle("FIRST 100x100 @ 1.8\"/px: rows 1-2 real (mirabest-sample), rows 3-4 simulated "
+                 "(--class-balance); "
                  "asinh stretch -1..30 mJy/beam")
     fig.tight_layout()
     fig.savefig(out, dpi=70)
@@ -119,6 +160,7 @@ def main(argv=None) -> None:
     files = [p.name for p in sorted(mb.glob("*.fits")) if p.name not in dev]
     ref_names = files[1::2]  # the even-numbered half are the backgrounds
     cfg = SimConfig()
+    bal = SimConfig(class_weights=BALANCED_CLASS_WEIGHTS)
     t0 = time.time()
     bgs = RealBackgrounds(mb, exclude=frozenset(set(ref_names) | dev))
     real = load_real(mb, ref_names, cfg.size)
@@ -129,6 +171,9 @@ def main(argv=None) -> None:
         f = simulate_field(rng, cfg, bgs if i % 2 == 0 else None)
         fields.append(f)
         (sim_real_bg if f.real_background else sim_synth).append(f.image.astype(np.float64))
+    # the --class-balance training mix (extended classes dominate, as in MiraBest-selected targets), half on real
+    # backgrounds, compared on the centred source with the real MiraBest fields
+    balanced = [simulate_field(rng, bal, bgs if i % 2 == 0 else None) for i in range(args.count // 2)]
     dt = time.time() - t0
     rules = cfg.rules
     cols = {"real (mirabest centre crops)": stats(real, rules),
@@ -141,6 +186,14 @@ def main(argv=None) -> None:
     for k in keys:
         print(f"{k:34s}" + "".join(f"{np.array2string(np.round(np.atleast_1d(c[k]), 3), separator=' '):>34s}"
                                      for c in cols.values()))
+    tcols = {"real (mirabest centre crops)": target_stats(real, rules),
+             "sim DR1 mix": target_stats([f.image.astype(np.float64) for f in fields], rules),
+             "sim --class-balance": target_stats([f.image.astype(np.float64) for f in balanced], rules)}
+    print("\ncentred source (4-sigma islands with centroid within 30 px of the centre)")
+    print(f"{'statistic':34s}" + "".join(f"{k:>34s}" for k in tcols))
+    for k in next(iter(tcols.values())):
+        print(f"{k:34s}" + "".join(f"{np.array2string(np.round(np.atleast_1d(c[k]), 2), separator=' '):>34s}"
+                                     for c in tcols.values()))
     gt = gt_box_sides(args.data / "claran-labels" / "claran_gt_boxes.txt")
     sides = {c: [] for c in range(1, 7)}
     nlab = []
@@ -161,7 +214,7 @@ def main(argv=None) -> None:
     nlab = np.array(nlab)
     print(f"labelled sources per cutout: 1: {np.mean(nlab == 1):.3f}  2: {np.mean(nlab == 2):.3f}  "
           f"3+: {np.mean(nlab >= 3):.3f}   (claran_gt_boxes: 0.903 / 0.092 / 0.004)")
-    figure(real, [f.image for f in fields], args.out)
+    figure(real, [f.image for f in balanced], args.out)
     print(f"figure: {args.out}")
 
 

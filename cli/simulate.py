@@ -43,9 +43,15 @@ def _exclusions(path: str | None) -> tuple[str, ...]:
 @click.option("--exclude-backgrounds", type=click.Path(exists=True, dir_okay=False), default=None,
               help="truth.json or list of file names in --backgrounds to leave out (keep dev fields unseen).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes.")
+@click.option("--class-balance", is_flag=True,
+              help="Draw target classes near uniformly (15/15/20/15/20/15% for 1C_1P..3C_3P) instead of the RGZ "
+                   "DR1 mix (45/11/12/11/10/11%).")
+@click.option("--randomise", is_flag=True,
+              help="Stronger domain randomisation (beam, noise level, sidelobes, pixel-scale jitter) for sim-to-real.")
 @click.option("--overwrite", is_flag=True, help="Replace the simulated files of a non-empty OUTDIR.")
 def simulate(outdir: str, count: int, seed: int, size: int, pixel_scale: float, ir: bool, backgrounds: str | None,
-             exclude_backgrounds: str | None, workers: int, overwrite: bool) -> None:
+             exclude_backgrounds: str | None, workers: int, class_balance: bool, randomise: bool,
+             overwrite: bool) -> None:
     """Write COUNT simulated FIRST cutouts with RGZ labels to OUTDIR (radio/, ir/, annotations.json)."""
     from rgz.simulate import SimConfig, write_dataset
 
@@ -54,7 +60,8 @@ def simulate(outdir: str, count: int, seed: int, size: int, pixel_scale: float, 
     cfg = SimConfig(size=size, pixel_scale=pixel_scale)
     path = write_dataset(outdir, count=count, seed=seed, cfg=cfg, ir=ir, backgrounds=backgrounds,
                          exclude_backgrounds=_exclusions(exclude_backgrounds), overwrite=overwrite,
-                         workers=workers, progress=count >= 200)
+                         workers=workers, progress=count >= 200,
+                         class_balance=class_balance, randomise=randomise)
     coco = json.loads(path.read_text())
     per = {c["name"]: 0 for c in coco["categories"]}
     names = {c["id"]: c["name"] for c in coco["categories"]}

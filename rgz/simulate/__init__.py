@@ -7,9 +7,9 @@ the RGZ dataset layout of docs/ARCHITECTURE.md.
 from .beam import Beam, first_beam
 from .labels import LabelRules, class_id, count_peaks, find_islands, noise_sigma, source_box
 from .noise import RealBackgrounds
-from .sky import DR1_CLASS_COUNTS, Field, SimConfig, simulate_field
+from .sky import BALANCED_CLASS_WEIGHTS, DR1_CLASS_COUNTS, RANDOMISED, Field, SimConfig, simulate_field
 from .writer import write_dataset
 
 __all__ = ["Beam", "first_beam", "LabelRules", "class_id", "count_peaks", "find_islands", "noise_sigma",
-           "source_box", "RealBackgrounds", "DR1_CLASS_COUNTS", "Field", "SimConfig", "simulate_field",
+           "source_box", "RealBackgrounds", "DR1_CLASS_COUNTS", "BALANCED_CLASS_WEIGHTS", "RANDOMISED", "Field", "SimConfig", "simulate_field",
            "write_dataset"]

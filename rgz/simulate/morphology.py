@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import extended as ext
 from .beam import Beam, ellipse_cov
 
 __all__ = ["Source", "CLASS_FAMILIES", "sample_source", "sample_neighbour", "render"]
@@ -66,86 +67,6 @@ def _point_like(rng: np.random.Generator, scale: float) -> tuple[float, float]:
     return maj, maj * rng.uniform(0.5, 1.0)
 
 
-def _jet(b: _Builder, rng, x0, y0, ang, length, flux, *, bend=0.0, width=3.0, n=None, fade=None) -> tuple:
-    """A jet or tail from (x0, y0) along ``ang`` (rad), curving sideways by ``bend`` x length at its end."""
-    n = n or max(3, int(length / 3.0))
-    t = np.linspace(1.0 / n, 1.0, n)
-    d = np.array([np.cos(ang), np.sin(ang)])
-    p = np.array([-np.sin(ang), np.cos(ang)])
-    side = bend * length * t**2
-    x = x0 + d[0] * length * t + p[0] * side
-    y = y0 + d[1] * length * t + p[1] * side
-    slope = np.arctan2(d[1] + p[1] * 2 * bend * t, d[0] + p[0] * 2 * bend * t)  # local direction
-    fade = rng.uniform(0.5, 2.5) if fade is None else fade
-    w = np.exp(-fade * t) * rng.uniform(0.6, 1.4, n)  # knotty, fading outward (FRI)
-    step = length / n
-    wid = width * (1 + 1.5 * t)
-    b.add(x, y, flux * w / w.sum(), np.maximum(wid, 1.6 * step), wid, np.degrees(slope))
-    return x[-1], y[-1], slope[-1]
-
-
-def _lobe(b: _Builder, rng, xe, ye, ang, flux, *, length, width, hotspot=0.5, knot=0.0) -> None:
-    """An FRII lobe ending at (xe, ye), pointing outward along ``ang``: diffuse body, hotspot at the outer edge."""
-    d = np.array([np.cos(ang), np.sin(ang)])
-    if hotspot + knot > 0.9:  # keep some diffuse lobe
-        hotspot, knot = (0.9 * hotspot / (hotspot + knot), 0.9 * knot / (hotspot + knot))
-    if hotspot > 0:
-        hm, hn = _point_like(rng, 4.0)
-        b.add(xe, ye, flux * hotspot, hm, hn, np.degrees(ang) + rng.normal(0, 30))
-    body = flux * (1 - hotspot - knot)
-    cx, cy = xe - d[0] * 0.45 * length, ye - d[1] * 0.45 * length
-    b.add(cx, cy, body, length, width, np.degrees(ang) + rng.normal(0, 10))
-    if knot > 0:  # a secondary hotspot or knot further in: a second peak in the same lobe
-        off = rng.uniform(0.7, 1.1) * length
-        km, kn = _point_like(rng, 4.5)
-        b.add(xe - d[0] * off, ye - d[1] * off, flux * knot, km, kn, rng.uniform(0, 180))
-
-
-def _fr2(rng, las, flux, *, core=0.0, bridge=0.0, asym=0.15, bend=0.0, knot=0.0, lobe_scale=1.0) -> Source:
-    """FRII double/triple: two lobes with hotspots at their outer edges, optional core and bridge emission."""
-    b = _Builder()
-    ang = rng.uniform(0, 2 * np.pi)
-    a = rng.uniform(-asym, asym)
-    r1, r2 = las / 2 * (1 + a), las / 2 * (1 - a)
-    angs = (ang, ang + np.pi + bend * rng.choice([-1, 1]))
-    fl = rng.uniform(0.3, 0.7)
-    lobe_flux = flux * (1 - core - bridge)
-    for i, (r, an, f) in enumerate(zip((r1, r2), angs, (fl, 1 - fl), strict=True)):
-        length = min(r * rng.uniform(0.3, 0.8), 25.0) * lobe_scale + 2.0
-        width = length * rng.uniform(0.4, 0.9)
-        _lobe(b, rng, r * np.cos(an), r * np.sin(an), an, lobe_flux * f, length=length, width=width,
-              hotspot=rng.uniform(0.25, 0.75), knot=knot if i == 0 else 0.0)
-        if bridge > 0:
-            _jet(b, rng, 0.0, 0.0, an, r * 0.8, flux * bridge / 2, width=rng.uniform(3, 6), fade=0.0)
-    if core > 0:
-        cm, cn = _point_like(rng, 3.0)
-        b.add(0.0, 0.0, flux * core, cm, cn, 0.0)
-    return b.build(kind="fr2")
-
-
-def _fr1(rng, las, flux, *, twin=True, bend=0.0, core=0.3, head=False) -> Source:
-    """FRI: bright core with jets fading outward; ``bend`` bends both jets the same way (wide-angle / narrow-angle
-    tail); ``head`` makes a head-tail source (one long curved tail behind a bright head)."""
-    b = _Builder()
-    ang = rng.uniform(0, 2 * np.pi)
-    cm, cn = _point_like(rng, 4.0)
-    b.add(0.0, 0.0, flux * core, cm, cn, 0.0)
-    jf = flux * (1 - core)
-    if head:
-        _jet(b, rng, 0.0, 0.0, ang, las, jf, bend=bend, width=rng.uniform(3, 6), fade=rng.uniform(0.2, 1.5))
-        return b.build(kind="headtail")
-    if twin:
-        f1 = rng.uniform(0.35, 0.65)
-        side = rng.choice([-1, 1])
-        _jet(b, rng, 0.0, 0.0, ang, las / 2 * rng.uniform(0.8, 1.2), jf * f1, bend=bend * side,
-             width=rng.uniform(2.5, 5))
-        _jet(b, rng, 0.0, 0.0, ang + np.pi, las / 2 * rng.uniform(0.8, 1.2), jf * (1 - f1), bend=-bend * side,
-             width=rng.uniform(2.5, 5))
-    else:
-        _jet(b, rng, 0.0, 0.0, ang, las, jf, bend=bend, width=rng.uniform(2.5, 5))
-    return b.build(kind="fr1" if bend < 0.2 else "wat")
-
-
 def _compact(rng, flux, fwhm) -> Source:
     b = _Builder()
     b.add(0.0, 0.0, flux, fwhm, fwhm * rng.uniform(0.45, 1.0), rng.uniform(0, 180))
@@ -167,49 +88,71 @@ def _lognormal(rng, median, sigma, lo, hi) -> float:
     return float(np.clip(median * np.exp(sigma * rng.normal()), lo, hi))
 
 
-# Per RGZ class, the morphologies that usually produce it (weights) and their size priors (arcsec). The final
-# class is always measured on the rendered image; these only make the wanted class likely.
+# Per RGZ class, the morphologies that usually produce it (weights) and their size priors (largest angular size,
+# arcsec, log-normal about RGZ DR1's ang_extent medians per class, with a long tail to ~200"). The final class is
+# always measured on the rendered image; these only make the wanted class likely.
+def _las(rng, median, lo=12.0, hi=200.0, sigma=0.5):
+    return _lognormal(rng, median, sigma, lo, hi)
+
+
+def _ext(fn, rng, las: float, flux: float, **kw) -> Source:
+    """An extended model from extended.py; bigger sources get more flux (at fixed flux a 100" source would sink
+    into the noise: RGZ and MiraBest sources are surface-brightness selected)."""
+    b = _Builder()
+    kind = fn(b, rng, las, flux * float(np.clip(las / 20.0, 1.0, 8.0)) ** 1.2, **kw)
+    return b.build(kind=kind)
+
+
 def _c1p1(rng, flux):
-    return _compact(rng, flux, _lognormal(rng, 7.0, 0.6, 0.3, 25.0))
+    if rng.uniform() < 0.8:
+        return _compact(rng, flux, _lognormal(rng, 7.0, 0.6, 0.3, 25.0))
+    return _ext(ext.diffuse_blob, rng, _las(rng, 22.0, 10.0, 60.0, 0.35), flux)
 
 
 def _c1p2(rng, flux):
     u = rng.uniform()
-    if u < 0.45:
+    if u < 0.35:
         return _double(rng, _lognormal(rng, 18.0, 0.3, 8.0, 34.0), flux)
-    if u < 0.75:
-        return _fr1(rng, _lognormal(rng, 26.0, 0.35, 10.0, 50.0), flux, twin=False, core=rng.uniform(0.3, 0.7))
-    return _fr2(rng, _lognormal(rng, 21.0, 0.3, 10.0, 40.0), flux, bridge=rng.uniform(0.1, 0.3))
+    if u < 0.65:
+        return _ext(ext.core_jet, rng, _las(rng, 30.0, 10.0, 90.0, 0.4), flux, core=rng.uniform(0.3, 0.7))
+    if u < 0.85:
+        return _ext(ext.fr2, rng, _las(rng, 26.0, 10.0, 70.0, 0.35), flux, bridge=rng.uniform(0.1, 0.4),
+                    clumpy=rng.uniform(0, 0.5), hotspot=(0.2, 0.6))
+    return _ext(ext.fr1, rng, _las(rng, 28.0, 10.0, 80.0, 0.35), flux, core=rng.uniform(0.0, 0.2),
+                one_sided=rng.uniform(0, 1))
 
 
 def _c1p3(rng, flux):
     u = rng.uniform()
+    las = _las(rng, 36.0, 16.0, 200.0)
     if u < 0.35:
-        return _fr1(rng, _lognormal(rng, 48.0, 0.4, 18.0, 130.0), flux, core=rng.uniform(0.15, 0.5))
+        return _ext(ext.fr1, rng, las, flux, core=rng.uniform(0.05, 0.4), one_sided=rng.uniform(0, 0.6) ** 2)
     if u < 0.65:
-        return _fr2(rng, _lognormal(rng, 40.0, 0.4, 16.0, 110.0), flux, core=rng.uniform(0.05, 0.3),
-                    bridge=rng.uniform(0.1, 0.3))
+        return _ext(ext.fr2, rng, las, flux, core=rng.uniform(0.02, 0.25), bridge=rng.uniform(0.15, 0.4),
+                    bend=rng.uniform(0, 0.4), asym=0.3)
     if u < 0.85:
-        return _fr1(rng, _lognormal(rng, 50.0, 0.4, 18.0, 130.0), flux, bend=rng.uniform(0.3, 1.2),
-                    core=rng.uniform(0.15, 0.5))
-    return _fr1(rng, _lognormal(rng, 48.0, 0.4, 18.0, 120.0), flux, head=True, bend=rng.uniform(-0.8, 0.8),
-                core=rng.uniform(0.2, 0.5))
+        return _ext(ext.fr1, rng, las * 0.8, flux, bend=rng.uniform(0.25, 0.8), core=rng.uniform(0.05, 0.4))
+    return _ext(ext.head_tail, rng, las, flux, core=rng.uniform(0.15, 0.5))
 
 
 def _c2p2(rng, flux):
-    return _fr2(rng, _lognormal(rng, 22.0, 0.45, 12.0, 110.0), flux, asym=0.2, lobe_scale=0.6)
+    return _ext(ext.fr2, rng, _las(rng, 30.0, 12.0, 160.0), flux, asym=0.25, clumpy=rng.uniform(0, 0.6),
+                hotspot=(0.25, 0.65))
 
 
 def _c2p3(rng, flux):
-    las = _lognormal(rng, 36.0, 0.5, 16.0, 140.0)
-    if rng.uniform() < 0.5:  # core merged with one lobe (asymmetric), or a lobe with two hotspots
-        return _fr2(rng, las, flux, core=rng.uniform(0.05, 0.25), asym=0.6, bend=rng.uniform(0, 0.5))
-    return _fr2(rng, las, flux, knot=rng.uniform(0.2, 0.4), bend=rng.uniform(0, 0.4))
+    las = _las(rng, 36.0, 16.0, 200.0)
+    u = rng.uniform()
+    if u < 0.4:  # core merged with one lobe (asymmetric arms)
+        return _ext(ext.fr2, rng, las, flux, core=rng.uniform(0.05, 0.3), asym=0.6, bend=rng.uniform(0, 0.5))
+    if u < 0.75:  # clumpy lobes or a double hotspot
+        return _ext(ext.fr2, rng, las, flux, bend=rng.uniform(0, 0.4), clumpy=rng.uniform(0.8, 1.5))
+    return _ext(ext.fr1, rng, las, flux, bend=rng.uniform(0, 1.0), core=rng.uniform(0.0, 0.3))
 
 
 def _c3p3(rng, flux):
-    return _fr2(rng, _lognormal(rng, 58.0, 0.45, 24.0, 160.0), flux, core=rng.uniform(0.05, 0.3),
-                bend=rng.uniform(0, 0.6), asym=0.25)
+    return _ext(ext.fr2, rng, _las(rng, 48.0, 24.0, 200.0), flux, core=rng.uniform(0.05, 0.3),
+                bend=rng.uniform(0, 0.6), asym=0.3, clumpy=rng.uniform(0.2, 1.2))
 
 
 CLASS_FAMILIES = (_c1p1, _c1p2, _c1p3, _c2p2, _c2p3, _c3p3)  # index = RGZ class id - 1
@@ -226,8 +169,9 @@ def sample_neighbour(rng: np.random.Generator, flux: float) -> Source:
     if u < 0.65:
         return _compact(rng, flux, _lognormal(rng, 2.5, 0.8, 0.2, 12.0))
     if u < 0.85:
-        return _fr2(rng, _lognormal(rng, 20.0, 0.5, 8.0, 60.0), flux, core=rng.uniform(0, 0.2))
-    return _fr1(rng, _lognormal(rng, 18.0, 0.5, 8.0, 50.0), flux, core=rng.uniform(0.2, 0.6))
+        return _ext(ext.fr2, rng, _lognormal(rng, 20.0, 0.5, 8.0, 60.0), flux, core=rng.uniform(0, 0.2),
+                    clumpy=rng.uniform(0, 1))
+    return _ext(ext.fr1, rng, _lognormal(rng, 18.0, 0.5, 8.0, 50.0), flux, core=rng.uniform(0.2, 0.6))
 
 
 def render(sources: list[Source], origins_px: list[tuple[float, float]], *, shape: tuple[int, int],

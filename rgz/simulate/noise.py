@@ -104,24 +104,25 @@ class RealBackgrounds:
 
 
 def sidelobes(rng: np.random.Generator, shape: tuple[int, int], x0: float, y0: float, peak: float, *,
-              beam: Beam, pixel_scale: float) -> np.ndarray:
-    """Snapshot-VLA dirty-beam residuals around a bright source: six spokes (the Y array's 3 arms), rippled and
-    fading with radius, at ~0.3-1.5% of the peak, smoothed by the beam."""
+              beam: Beam, pixel_scale: float, level: tuple[float, float] = (0.002, 0.012)) -> np.ndarray:
+    """Snapshot-VLA dirty-beam residuals around a bright source: six long spokes (the Y array's 3 arms), rippled
+    and fading slowly with radius (in real FIRST they cross the whole 3' field), at ``level`` of the peak,
+    smoothed by the beam."""
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
     dx, dy = xx - x0, yy - y0
     r = np.hypot(dx, dy) + 1e-6
     out = np.zeros(shape)
     base = rng.uniform(0, np.pi / 3)
-    lam = rng.uniform(4.0, 9.0)  # px between ripples
+    lam = rng.uniform(5.0, 12.0)  # px between ripples
     for k in range(3):
         a = base + k * np.pi / 3
         along = dx * np.cos(a) + dy * np.sin(a)
         perp = -dx * np.sin(a) + dy * np.cos(a)
         spoke = np.exp(-0.5 * (perp / rng.uniform(0.8, 1.6)) ** 2)
         out += spoke * np.cos(2 * np.pi * along / lam + rng.uniform(0, 2 * np.pi))
-    out *= (r > 3) / (1 + r / rng.uniform(6, 15))
+    out *= (r > 3) / (1 + r / rng.uniform(10, 40))
     out = ndimage.gaussian_filter(out, beam.bmin / pixel_scale / 2.3548)
-    return out * peak * rng.uniform(0.003, 0.01) / max(np.abs(out).max(), 1e-12)
+    return out * peak * rng.uniform(*level) / max(np.abs(out).max(), 1e-12)
 
 
 def stripes(rng: np.random.Generator, shape: tuple[int, int], *, rms: float) -> np.ndarray:

@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from rgz import RGZ_CLASSES
 
 from .ir import WISE_MAGZP, WISE_PIXEL_SCALE, simulate_ir
 from .noise import RealBackgrounds
-from .sky import Field, SimConfig, simulate_field
+from .sky import BALANCED_CLASS_WEIGHTS, RANDOMISED, Field, SimConfig, simulate_field
 
 __all__ = ["radio_header", "ir_header", "write_dataset", "prepare_outdir"]
 
@@ -152,10 +152,19 @@ def _one(args) -> tuple[int, dict, list[dict]]:
 
 def write_dataset(outdir: str | Path, *, count: int, seed: int, cfg: SimConfig = SimConfig(), ir: bool = False,
                   backgrounds: str | Path | None = None, exclude_backgrounds: tuple[str, ...] = (),
-                  overwrite: bool = False, workers: int = 1, progress: bool = False) -> Path:
-    """Simulate ``count`` cutouts with ``seed`` into ``outdir``; returns the annotations.json path."""
+                  overwrite: bool = False, workers: int = 1, progress: bool = False, class_balance: bool = False,
+                  randomise: bool = False) -> Path:
+    """Simulate ``count`` cutouts with ``seed`` into ``outdir``; returns the annotations.json path.
+
+    ``class_balance`` draws target classes from BALANCED_CLASS_WEIGHTS instead of ``cfg.class_weights``;
+    ``randomise`` applies the stronger domain randomisation of RANDOMISED on top of ``cfg``.
+    """
     if count < 1:
         raise UserError(f"--count {count}: must be at least 1")
+    if class_balance:
+        cfg = replace(cfg, class_weights=BALANCED_CLASS_WEIGHTS)
+    if randomise:
+        cfg = replace(cfg, **RANDOMISED)
     bg_spec = None
     if backgrounds is not None:
         bg_spec = (str(backgrounds), tuple(sorted(exclude_backgrounds)))
