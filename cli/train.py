@@ -53,11 +53,15 @@ def build_config(dataset: str | None, data: str | None, preset: str | None, over
 
     cfg = Config()
     try:
-        if dataset:
-            get_dataset_family(dataset)(cfg, data)
+        setup = get_dataset_family(dataset) if dataset else None
+        if setup is not None:
+            setup(cfg, data)
         if preset:
             get_preset(preset)(cfg)
         cfg.update_args(overrides)
+        # a family may derive keys from its own overridden keys (rgz: RGZ.REPRESENTATION -> IN_CHANNELS)
+        if hasattr(setup, "after_overrides"):
+            setup.after_overrides(cfg, overrides)
     except ConfigError as e:  # ConfigError is a ValueError: turn it into the CLI's one-line error
         raise UserError(str(e)) from None
     return cfg
