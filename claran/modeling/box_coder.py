@@ -33,7 +33,8 @@ class BoxCoder:
     def decode(self, deltas: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         """``deltas`` [N, 4k] applied to ``ref`` [N, 4]; returns [N, 4k] (one box per class when k > 1)."""
         wx, wy, ww, wh = self.weights
-        ref = ref.to(deltas.dtype)
+        # float32 even under autocast: fp16 has 0.5 px resolution at 1000 px
+        deltas, ref = deltas.float(), ref.float()
         w = ref[:, 2] - ref[:, 0]
         h = ref[:, 3] - ref[:, 1]
         cx = ref[:, 0] + 0.5 * w

@@ -77,7 +77,7 @@ class CascadeROIHeads(ROIHeads):
         boxes, scores = list(proposals), []
         for k in range(n):
             logits, _, refined = self._run_stage(k, feats, boxes, image_sizes)
-            scores.append(F.softmax(logits, -1))
+            scores.append(F.softmax(logits.float(), -1))
             boxes = refined
         score = sum(scores) / n
         final = torch.cat(boxes)

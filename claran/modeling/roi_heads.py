@@ -260,7 +260,7 @@ class ROIHeads(nn.Module):
         x, _ = self._box_features(feats, proposals)
         logits, deltas = self.box_predictor(x)
         boxes = self.box_coder.decode(deltas, torch.cat(list(proposals))).view(deltas.shape[0], -1, 4)
-        dets = self._postprocess(boxes, F.softmax(logits, -1), image_sizes, [len(p) for p in proposals])
+        dets = self._postprocess(boxes, F.softmax(logits.float(), -1), image_sizes, [len(p) for p in proposals])
         if self.has_mask:
             self._predict_masks(feats, dets)
         return dets
