@@ -490,3 +490,40 @@ def _rgz_preset(cfg: Config) -> None:
 
 
 register_preset("rgz", _rgz_preset)
+
+
+def _rgz_small_preset(cfg: Config) -> None:
+    """The bundled default model: a narrow ResNet-18-style FPN with GroupNorm, trained from scratch on the
+    RGZ frame at its own resolution (no upsampling), so a cutout costs milliseconds on a CPU.
+
+    Sizes follow the RGZ labels: boxes of 8-130 frame pixels, near-square; a 3' frame holds a few sources.
+    """
+    _rgz_preset(cfg)
+    cfg.RGZ.INPUT_SIZE = 128  # the 132-px frame, resized to a multiple of the FPN stride (no padding)
+    cfg.BACKBONE.RESNET_NUM_BLOCKS = [2, 2, 2, 2]
+    cfg.BACKBONE.BLOCK = "basic"
+    cfg.BACKBONE.WIDTH_MULTIPLIER = 0.5
+    cfg.BACKBONE.NORM = "GN"
+    cfg.BACKBONE.FREEZE_AT = 0
+    cfg.BACKBONE.WEIGHTS = ""
+    cfg.FPN.NORM = "GN"
+    cfg.FPN.NUM_CHANNEL = 64
+    cfg.FPN.FRCNN_FC_HEAD_DIM = 256
+    cfg.RPN.ANCHOR_SIZES = (8, 16, 32, 64, 128)
+    cfg.RPN.BATCH_PER_IM = 128
+    cfg.FRCNN.BATCH_PER_IM = 64
+    cfg.RPN.TRAIN_PER_LEVEL_NMS_TOPK = 500
+    cfg.RPN.TEST_PER_LEVEL_NMS_TOPK = 200
+    cfg.TEST.RESULTS_PER_IM = 20
+    cfg.TRAIN.BATCH_PER_DEVICE = 8
+    cfg.TRAIN.BASE_LR = 0.02
+    cfg.TRAIN.WARMUP = 200
+    cfg.TRAIN.LR_SCHEDULE = [2400, 3200, 3600]  # for a total batch of 8
+    cfg.TRAIN.STEPS_PER_EPOCH = 200
+    cfg.TRAIN.CHECKPOINT_PERIOD = 1
+    cfg.TRAIN.EVAL_PERIOD = 5
+    cfg.DATA.NUM_WORKERS = 1
+    apply_rgz_config(cfg)
+
+
+register_preset("rgz-small", _rgz_small_preset)
