@@ -150,6 +150,13 @@ def _clean_header(header: fits.Header) -> fits.Header:
     return header
 
 
+def _wcs_problem(e: Exception) -> str:
+    """wcslib's reason ('Unmatched celestial axes') rather than its 'ERROR 4 in wcs_types() at line ...'."""
+    lines = [x.strip() for x in str(e).splitlines() if x.strip()]
+    reasons = [x for x in lines if not x.startswith("ERROR ")]
+    return (reasons or lines or [type(e).__name__])[0].rstrip(".")
+
+
 def _pick_hdu(hdul: fits.HDUList, hdu: int | str | None, path: str):
     if hdu is not None:
         try:
@@ -180,7 +187,12 @@ def read_image(path: str | Path, *, hdu: int | str | None = None, radio: bool = 
                 h = _pick_hdu(hdul, hdu, path)
                 header = h.header.copy()
                 raw = h.data  # for scaled integers astropy applies BSCALE/BZERO (and BLANK -> NaN)
-                data = np.array(raw, dtype=np.float32)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    data = np.array(raw, dtype=np.float32)
+                if raw.dtype.kind == "f" and raw.dtype.itemsize > 4 and np.isinf(data).sum() > np.isinf(raw).sum():
+                    big = float(np.nanmax(np.abs(raw[np.isfinite(raw)])))
+                    raise FitsInputError(path, f"has pixel values up to {big:.3g}, beyond float32's range",
+                                         "rescale the image (e.g. to Jy/beam) and write it again")
                 if raw.dtype.kind in "iu" and "BLANK" in header and not ("BSCALE" in header or "BZERO" in header):
                     data[raw == header["BLANK"]] = np.nan
     except FitsInputError:
@@ -207,7 +219,7 @@ def read_image(path: str | Path, *, hdu: int | str | None = None, radio: bool = 
             warnings.simplefilter("ignore", AstropyWarning)
             full = WCS(header, naxis=None, fix=True)
     except Exception as e:  # astropy raises many kinds for broken WCS cards
-        raise FitsInputError(path, f"has an unusable WCS ({str(e).splitlines()[0]})",
+        raise FitsInputError(path, f"has an unusable WCS ({_wcs_problem(e)})",
                              "fix the CTYPE/CRVAL/CRPIX/CDELT keywords") from None
     if not full.has_celestial:
         raise FitsInputError(path, "has no celestial WCS (no RA/DEC or GLON/GLAT axes)",
@@ -219,6 +231,8 @@ def read_image(path: str | Path, *, hdu: int | str | None = None, radio: bool = 
     wcs = full.celestial  # keeps the pixel-axis order, so DEC-first images stay correct
 
     finite = np.isfinite(data)
+    if not finite.all():
+        data[~finite] = np.nan  # +-inf is no brightness: a blank, like NaN
     if not finite.any():
         raise FitsInputError(path, "has no finite pixels (all blank/NaN)", "give an image with data")
     vals = data[finite]
