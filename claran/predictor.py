@@ -64,6 +64,7 @@ class Predictor:
         scale = resize_scale(h, w, self.short, self.max_size)
         if self.resize_mode == "torch":
             x = torch.from_numpy(np.ascontiguousarray(img)).to(self.device, torch.float32).permute(2, 0, 1)
+            x = self.model.normalize(x)  # torchvision resizes the normalised image
             if scale != 1.0:
                 x = F.interpolate(x[None], scale_factor=scale, mode="bilinear", recompute_scale_factor=True,
                                   align_corners=False)[0]
@@ -84,7 +85,7 @@ class Predictor:
             return []
         with torch.inference_mode():
             inputs = [self._prepare(im) for im in images]
-            outputs = self.model(inputs)
+            outputs = self.model(inputs, normalized=self.resize_mode == "torch")
             results = []
             for im, x, out in zip(images, inputs, outputs):
                 h, w = im.shape[:2]

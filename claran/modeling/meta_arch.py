@@ -46,8 +46,9 @@ class GeneralizedRCNN(nn.Module):
     def has_mask(self) -> bool:
         return getattr(self.roi_heads, "has_mask", False)
 
-    def preprocess(self, images: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
-        """Normalise each image, then zero-pad the batch to a common size (a multiple of the divisibility)."""
+    def preprocess(self, images: Sequence[torch.Tensor], *, normalized: bool = False
+                   ) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+        """Normalise each image (unless ``normalized``), then zero-pad the batch to a common size."""
         c = self.pixel_mean.shape[0]
         for i, im in enumerate(images):
             if not torch.is_tensor(im) or im.dim() != 3 or im.shape[0] != c:
@@ -60,24 +61,28 @@ class GeneralizedRCNN(nn.Module):
             d = self.size_divisibility
             h, w = int(math.ceil(h / d) * d), int(math.ceil(w / d) * d)
         if len(images) == 1:
-            x = self._normalize(images[0])
+            x = images[0].to(self.device, torch.float32) if normalized else self.normalize(images[0])
             batch = F.pad(x, (0, w - x.shape[-1], 0, h - x.shape[-2]))[None]
         else:
             batch = self.pixel_mean.new_zeros((len(images), c, h, w))
             for b, im in zip(batch, images):
-                b[:, : im.shape[-2], : im.shape[-1]].copy_(self._normalize(im))
+                b[:, : im.shape[-2], : im.shape[-1]].copy_(im if normalized else self.normalize(im))
         return batch, sizes
 
-    def _normalize(self, im: torch.Tensor) -> torch.Tensor:
+    def normalize(self, im: torch.Tensor) -> torch.Tensor:
+        """``[C, H, W]`` on a 0..255 scale -> the network's input scale (``PREPROC.PIXEL_MEAN/STD``)."""
         x = im.to(self.device, torch.float32)
         if self._div != 1.0:
             x = x / self._div
         return (x - self.pixel_mean) / self.pixel_std
 
-    def forward(self, images: Sequence[torch.Tensor], targets: Sequence[dict] | None = None):
+    def forward(self, images: Sequence[torch.Tensor], targets: Sequence[dict] | None = None, *,
+                normalized: bool = False):
+        """``normalized=True``: images were already passed through ``normalize`` (the Predictor resizes
+        normalised images in torchvision mode, as torchvision does)."""
         if self.training and targets is None:
             raise ValueError("training mode needs targets; call model.eval() for inference")
-        batch, sizes = self.preprocess(images)
+        batch, sizes = self.preprocess(images, normalized=normalized)
         if targets is not None:
             targets = [{k: (v.to(self.device) if torch.is_tensor(v) else v) for k, v in t.items()} for t in targets]
         feats = self.backbone(batch)
