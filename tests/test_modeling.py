@@ -300,7 +300,7 @@ def test_resnet_loads_torchvision_state_dict_and_matches_features(tmp_path):
         load_backbone_weights(ours, str(tmp_path / "junk.pth"), block="basic", num_blocks=[2, 2, 2, 2])
 
 
-def test_imagenet_weights_through_torchvision_weights_api(monkeypatch):
+def test_imagenet_weights_through_torchvision_weights_api(monkeypatch, tmp_path):
     sd = torchvision.models.resnet18(weights=None).state_dict()
     sd["conv1.weight"] = torch.full_like(sd["conv1.weight"], 0.125)
     enum = torchvision.models.get_model_weights("resnet18")
@@ -317,6 +317,13 @@ def test_imagenet_weights_through_torchvision_weights_api(monkeypatch):
     assert calls and (model.backbone.body.conv1.weight == 0.125).all()
     with pytest.raises(UserError, match="imagenet"):
         claran.build_model(tiny_cfg("BACKBONE.WEIGHTS=imagenet"))  # [1, 1, 1, 1] has no ImageNet weights
+    # a checkpoint of an "imagenet" config reloads without touching the weights API
+    from claran.engine.checkpoint import load_model, save_checkpoint
+
+    calls.clear()
+    save_checkpoint(tmp_path / "model-1.pt", model=model, cfg=cfg, step=1)
+    loaded, _ = load_model(tmp_path / "model-1.pt")
+    assert not calls and (loaded.backbone.body.conv1.weight == 0.125).all()
 
 
 def test_gn_group_count_divides_channels():

@@ -111,7 +111,7 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
 
     ckpt = load_checkpoint(path, map_location=map_location)
     cfg = Config.from_dict(ckpt["config"], freeze=True)
-    model = build_model(cfg)
+    model = build_model(cfg, load_backbone=False)  # the checkpoint has every weight; never fetch ImageNet
     try:
         model.load_state_dict(ckpt["model"], strict=True)
     except RuntimeError as e:

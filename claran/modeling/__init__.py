@@ -30,8 +30,12 @@ def _box_head(cfg: Config, in_channels: int, resolution: int):
     raise ConfigError(f"config FPN.FRCNN_HEAD_FUNC={name!r}: choose one of {', '.join(_BOX_HEADS)}")
 
 
-def build_model(cfg: Config) -> GeneralizedRCNN:
-    """Build the detector a finalized config describes (weights from ``BACKBONE.WEIGHTS``); keeps ``model.cfg``."""
+def build_model(cfg: Config, *, load_backbone: bool = True) -> GeneralizedRCNN:
+    """Build the detector a finalized config describes; keeps ``model.cfg``.
+
+    ``load_backbone`` loads ``BACKBONE.WEIGHTS``; pass False when a full state_dict will be loaded anyway
+    (checkpoints, resuming), so that "imagenet" does not fetch weights it would overwrite.
+    """
     if not isinstance(cfg, Config):
         raise TypeError("build_model needs a claran.Config")
     if not cfg.frozen:
@@ -40,7 +44,8 @@ def build_model(cfg: Config) -> GeneralizedRCNN:
     body = ResNet(block=B.BLOCK, num_blocks=B.RESNET_NUM_BLOCKS, width_multiplier=B.WIDTH_MULTIPLIER,
                   in_channels=B.IN_CHANNELS, norm=B.NORM, freeze_at=B.FREEZE_AT, freeze_affine=B.FREEZE_AFFINE,
                   stride_1x1=B.STRIDE_1X1)
-    load_backbone_weights(body, str(B.WEIGHTS or ""), block=B.BLOCK, num_blocks=B.RESNET_NUM_BLOCKS)
+    if load_backbone:
+        load_backbone_weights(body, str(B.WEIGHTS or ""), block=B.BLOCK, num_blocks=B.RESNET_NUM_BLOCKS)
     num_classes = C.DATA.NUM_CLASS
     aligned = bool(C.COMPAT.ROIALIGN_ALIGNED)
     level_style = C.COMPAT.LEVEL_MAPPER
