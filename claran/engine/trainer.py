@@ -136,7 +136,12 @@ class Trainer:
         start = 0
         ckpt = find_resume_checkpoint(self.logdir) if self.resume else None
         if ckpt is not None:
-            model.load_state_dict(ckpt["model"])
+            try:
+                model.load_state_dict(ckpt["model"])
+            except RuntimeError:  # the logdir holds another run: say so rather than print torch's key lists
+                raise CheckpointError(
+                    f"{ckpt['path']}: --logdir holds a checkpoint of another architecture than this config; "
+                    "train into a new --logdir (or use the same --preset/--config to resume)") from None
             start = int(ckpt["step"])
             logger.info("resuming from %s at step %d", ckpt["path"], start)
         elif self.load:
