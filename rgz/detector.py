@@ -110,6 +110,12 @@ class Detector:
         from claran.predictor import Predictor
 
         model, ckpt = load_model(path)
+        if not (ckpt.get("extra") or {}).get("rgz") and not (ckpt.get("config") or {}).get("RGZ"):
+            # e.g. a COCO model: it would "find" squares and discs in the sky
+            names = [str(n) for n in ckpt.get("class_names") or [] if n != "BG"]
+            raise CheckpointError(f"{ckpt['path']}: not a radio-galaxy model (no RGZ settings; its classes: "
+                                  f"{', '.join(names[:4]) + (', ...' if len(names) > 4 else '') or 'unknown'}); "
+                                  "give a checkpoint from `claran train --dataset rgz`")
         rgz = _rgz_settings(ckpt)
         names = [n for n in ckpt.get("class_names") or model.cfg.DATA.CLASS_NAMES if n != "BG"]
         channels = REPRESENTATIONS.get(rgz["representation"])
