@@ -82,6 +82,7 @@ class COCODetection(DatasetSplit):
         from pycocotools import mask as mask_util
 
         roidbs = []
+        malformed = 0
         for img_id in sorted(self.coco.getImgIds()):
             img = self.coco.imgs[img_id]
             r = self._image_roidb(img)
@@ -89,13 +90,18 @@ class COCODetection(DatasetSplit):
             for ann in self.coco.imgToAnns.get(img_id, []):
                 if ann.get("ignore", 0) == 1:
                     continue
-                x, y, w, h = (float(v) for v in ann["bbox"])
+                try:
+                    x, y, w, h = (float(v) for v in ann["bbox"])
+                except (KeyError, TypeError, ValueError):  # no bbox, not 4 numbers: skip it, count it
+                    malformed += 1
+                    continue
                 boxes.append([x, y, x + w, y + h])
                 classes.append(self.COCO_id_to_category_id.get(ann["category_id"], -1))  # -1: unknown, skipped later
                 crowd.append(int(ann.get("iscrowd", 0)))
                 seg = ann.get("segmentation")
                 if isinstance(seg, list):
-                    polys = [np.asarray(p, dtype=np.float32).reshape(-1, 2) for p in seg if len(p) >= 6]
+                    polys = [np.asarray(p, dtype=np.float32).reshape(-1, 2) for p in seg
+                             if isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0]
                     # a box-only annotation still trains a mask model: its mask is its box
                     segs.append(polys or [np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)])
                 elif isinstance(seg, dict):
@@ -109,6 +115,10 @@ class COCODetection(DatasetSplit):
             r["is_crowd"] = np.asarray(crowd, dtype=np.int8)
             r["segmentation"] = segs
             roidbs.append(r)
+        orphans = sum(len(v) for k, v in self.coco.imgToAnns.items() if k not in self.coco.imgs)
+        if malformed or orphans:
+            logger.warning("dataset %s: skipped %d annotations with no valid bbox [x, y, w, h] and %d whose image_id "
+                           "is not in images", self.name, malformed, orphans)
         return roidbs
 
     def eval_inference_results(self, results: list[dict], output: str | None = None) -> dict[str, float]:
