@@ -130,18 +130,23 @@ def test_frozen_parts_get_no_gradient():
     assert not model.backbone.body.layer1[0].bn1.weight.requires_grad
 
 
-def test_tiny_model_overfits_one_image():
+def test_tiny_mask_model_overfits_two_images_and_finds_their_objects():
     torch.manual_seed(0)
-    model = claran.build_model(tiny_cfg("MODE_MASK=False", classes=1)).train()
-    img = torch.full((3, 96, 96), 20.0)
-    img[:, 30:70, 20:50] = 220.0
-    gt = torch.tensor([[20.0, 30.0, 50.0, 70.0]])
-    targets = [{"boxes": gt, "labels": torch.tensor([1])}]
+    model = claran.build_model(tiny_cfg(classes=2)).train()
+    imgs, targets = [], []
+    for (x1, y1, x2, y2), label, value in [((20, 30, 50, 70), 1, 220.0), ((40, 10, 84, 40), 2, 120.0)]:
+        img = torch.full((3, 96, 96), 20.0)
+        img[:, y1:y2, x1:x2] = value
+        mask = torch.zeros(1, 96, 96, dtype=torch.uint8)
+        mask[0, y1:y2, x1:x2] = 1
+        imgs.append(img)
+        targets.append({"boxes": torch.tensor([[x1, y1, x2, y2]], dtype=torch.float32),
+                        "labels": torch.tensor([label]), "masks": mask})
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9,
                           weight_decay=1e-4)
     history = []
-    for _ in range(50):
-        loss = sum(model([img], targets).values())
+    for _ in range(60):
+        loss = sum(model(imgs, targets).values())
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -149,9 +154,12 @@ def test_tiny_model_overfits_one_image():
     assert np.mean(history[-5:]) < 0.5 * np.mean(history[:3]), history
     model.eval()
     with torch.no_grad():
-        det = model([img])[0]
-    assert len(det["boxes"]) and det["scores"][0] > 0.5
-    assert box_iou(det["boxes"][:1], gt).item() > 0.6, det["boxes"][:3]
+        out = model(imgs)
+    for det, tgt in zip(out, targets):
+        assert len(det["boxes"]) and det["scores"][0] > 0.5
+        assert det["labels"][0] == tgt["labels"][0]
+        assert box_iou(det["boxes"][:1], tgt["boxes"]).item() > 0.6, det["boxes"][:3]
+        assert det["masks"][0, 0].mean() > 0.5  # a filled square: its mask covers the box
 
 
 # ------------------------------------------------------------------ anchors, boxes, matching
