@@ -57,6 +57,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644 & ~_umask())
         os.replace(tmp, p)
+    except OSError as e:  # disk full, quota: name the file the user asked for, not our temp file
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror or str(e), str(p)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
