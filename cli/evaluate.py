@@ -29,9 +29,10 @@ def format_metrics(name: str, metrics: dict[str, float]) -> str:
 @click.option("--output", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the detections there (COCO results json, the dataset's own category ids); the metrics "
                    "go beside it as <FILE stem>.metrics.json.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --output (and its .metrics.json).")
 @click.option("--plugin", multiple=True, metavar="MODULE", help=PLUGIN_HELP)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def evaluate(load, dataset, data, splits, output, plugin, no_progress) -> None:
+def evaluate(load, dataset, data, splits, output, overwrite, plugin, no_progress) -> None:
     """Print the 12 COCO numbers (AP, AP50, AP75, APs/m/l, AR1/10/100, ARs/m/l) for boxes, and for masks
     when the model predicts them. Shards the images across processes under torchrun."""
     setup_logging()
@@ -42,6 +43,11 @@ def evaluate(load, dataset, data, splits, output, plugin, no_progress) -> None:
     from claran.engine.distributed import default_device, init_distributed
     from claran.engine.evaluator import evaluate_splits
 
+    if output:  # before any work: a finished evaluation must not be lost to an existing file
+        from catalogs import check_output
+
+        check_output(output, overwrite=overwrite, what="--output")
+        check_output(f"{os.path.splitext(output)[0]}.metrics.json", overwrite=overwrite, what="metrics file")
     scratch = Config()
     if dataset in list_dataset_families():
         get_dataset_family(dataset)(scratch, data)

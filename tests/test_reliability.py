@@ -449,6 +449,20 @@ def test_existing_output_needs_overwrite(fake_detector, sky_dir, tmp_path, capsy
     assert out.read_text().startswith("<?xml") and _snapshot(sky_dir) == inputs
 
 
+def test_evaluate_existing_output_needs_overwrite(coco_ckpt, tiny_coco, tmp_path, capsys):
+    res = tmp_path / "res.json"
+    res.write_text("[]")
+    argv = ["evaluate", "--load", str(coco_ckpt), "--dataset", "coco", "--data", str(tiny_coco), "--output", str(res),
+            "--no-progress"]
+    code, _, err = run_cli(argv, capsys)
+    assert code != 0
+    one_error_line(err, str(res), "--overwrite")
+    assert res.read_text() == "[]" and not res.with_suffix(".metrics.json").exists()
+    code, out, err = run_cli([*argv, "--overwrite"], capsys)
+    assert code == 0, err
+    assert isinstance(json.loads(res.read_text()), list) and res.with_suffix(".metrics.json").is_file()
+
+
 def test_unwritable_output_folder(fake_detector, sky_dir, tmp_path, capsys):
     blocker = tmp_path / "afile"
     blocker.write_text("x")
