@@ -273,6 +273,15 @@ def _claran() -> list[str]:
     return [sys.executable, "-c", "from cli.main import main; main()"]
 
 
+def _logged_past_checkpoint(log: Path) -> bool:
+    steps = [int(p.stem.split("-")[1]) for p in log.glob("model-*.pt")]
+    try:
+        logged = [json.loads(x)["step"] for x in (log / "metrics.jsonl").read_text().splitlines()]
+    except (OSError, ValueError):  # a line being written
+        return False
+    return bool(steps) and max(steps) + 1 in logged
+
+
 def test_sigkill_resume_and_truncated_checkpoint(tiny_coco, tmp_path, capsys, caplog):
     """SIGKILL a `claran train` mid-run; the next run resumes at the newest complete checkpoint with the same
     step and learning rate; a truncated newest checkpoint is skipped with a message naming it."""
@@ -284,10 +293,12 @@ def test_sigkill_resume_and_truncated_checkpoint(tiny_coco, tmp_path, capsys, ca
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while not (log / "model-4.pt").exists():  # two checkpoints written, the run is mid-way
+        # kill once two checkpoints are written and the step after the newest one is logged: mid-run, with
+        # work past the checkpoint that is lost and must be redone identically
+        while not ((log / "model-4.pt").exists() and _logged_past_checkpoint(log)):
             assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
             assert time.monotonic() < deadline, "no checkpoint after 120 s"
-            time.sleep(0.05)
+            time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
     finally:
@@ -299,6 +310,10 @@ def test_sigkill_resume_and_truncated_checkpoint(tiny_coco, tmp_path, capsys, ca
     newest = steps[-1]
     assert newest >= 4 and newest < 40  # killed mid-run
     killed_lines = [json.loads(x) for x in (log / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    # what a kill in the middle of writing leaves: a half line of metrics, a half-written checkpoint temp file
+    with open(log / "metrics.jsonl", "a") as f:
+        f.write('{"step": 99, "total_lo')
+    (log / f".model-{newest + 2}.pt.abc123.tmp").write_bytes(b"PK\x03\x04 half a checkpoint")
 
     # resume in-process for two more steps: starts at `newest`, same LR as the uninterrupted schedule
     from claran.engine.checkpoint import load_checkpoint
@@ -314,14 +329,16 @@ def test_sigkill_resume_and_truncated_checkpoint(tiny_coco, tmp_path, capsys, ca
     assert f"resuming from {log / f'model-{newest}.pt'} at step {newest}" in caplog.text
     ckpt = load_checkpoint(log / f"model-{target}.pt")
     assert ckpt["step"] == target
-    lines = [json.loads(x) for x in (log / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    resumed = lines[len(killed_lines):]
-    assert [x["step"] for x in resumed] == [newest + 1, newest + 2]
-    for x in resumed:
+    assert not list(log.glob(".*.tmp"))
+    # metrics.jsonl: the killed run's lines up to the checkpoint, then the resumed ones, each step once
+    lines = [json.loads(x) for x in (log / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == list(range(1, target + 1))
+    assert lines[:newest] == [k for k in killed_lines if k["step"] <= newest]
+    for x in lines:  # the same learning rate at every step as an uninterrupted run
         assert x["lr"] == pytest.approx(schedule(x["step"] - 1), rel=1e-12)
-        same = [k for k in killed_lines if k["step"] == x["step"]]  # the killed run may have logged it too
-        for k in same:
-            assert k["lr"] == pytest.approx(x["lr"], rel=1e-12)
+    for k in killed_lines:  # where the killed run got past its checkpoint, the redone step has its LR
+        if k["step"] > newest and k["step"] <= target:
+            assert lines[k["step"] - 1]["lr"] == pytest.approx(k["lr"], rel=1e-12)
 
     # truncate the newest checkpoint (a crash of a copy, a full disk elsewhere): the one before is used
     newest_path = log / f"model-{target}.pt"

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..config import Config
 from ..data.dataset import DatasetRegistry
 from ..errors import CheckpointError, UserError
-from .checkpoint import find_checkpoints, load_checkpoint, save_checkpoint
+from .checkpoint import atomic_write_bytes, find_checkpoints, load_checkpoint, save_checkpoint
 from .distributed import init_distributed, reduce_mean, synchronize
 
 __all__ = ["Trainer", "LRSchedule", "find_resume_checkpoint", "load_matching_weights"]
@@ -79,8 +79,9 @@ def load_matching_weights(model: torch.nn.Module, state: dict[str, torch.Tensor]
 class _MetricsWriter:
     """JSON lines in ``LOGDIR/metrics.jsonl``; TensorBoard too when it is installed."""
 
-    def __init__(self, logdir: Path) -> None:
+    def __init__(self, logdir: Path, start: int = 0) -> None:
         self.path = logdir / "metrics.jsonl"
+        self._truncate(start)
         self.tb = None
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -88,6 +89,23 @@ class _MetricsWriter:
             self.tb = SummaryWriter(str(logdir))
         except Exception:  # tensorboard is optional
             pass
+
+    def _truncate(self, start: int) -> None:
+        """After a crash: drop lines past the step we resume from (they are re-done) and a half-written last
+        line, so the file holds each step once, in order."""
+        if not self.path.is_file():
+            return
+        lines = self.path.read_text().splitlines(keepends=True)
+        keep = []
+        for line in lines:
+            try:
+                if line.endswith("\n") and int(json.loads(line)["step"]) <= start:
+                    keep.append(line)
+            except (ValueError, KeyError, TypeError):
+                pass
+        if len(keep) < len(lines):
+            atomic_write_bytes("".join(keep).encode(), self.path)
+            logger.info("%s: dropped %d line(s) after step %d (re-done now)", self.path, len(lines) - len(keep), start)
 
     def write(self, step: int, values: dict[str, float]) -> None:
         with open(self.path, "a") as f:
@@ -184,6 +202,8 @@ class Trainer:
         main = self.rank == 0
         if main:
             self.logdir.mkdir(parents=True, exist_ok=True)
+            for stale in self.logdir.glob(".model-*.pt.*.tmp"):  # a checkpoint being written when a run was killed
+                stale.unlink(missing_ok=True)
         start = self._build()
         total = self.schedule.max_steps
         if start >= total:
@@ -195,7 +215,7 @@ class Trainer:
         ckpt_every = max(1, int(cfg.TRAIN.CHECKPOINT_PERIOD) * steps_per_epoch)
         eval_every = int(cfg.TRAIN.EVAL_PERIOD) * steps_per_epoch
         log_every = max(1, int(cfg.TRAIN.LOG_PERIOD))
-        writer = _MetricsWriter(self.logdir) if main else None
+        writer = _MetricsWriter(self.logdir, start) if main else None
         if main:
             logger.info("training %d images on %d process(es) x %d images/step: steps %d -> %d, base LR %.4g",
                         n_images, self.world_size, cfg.TRAIN.BATCH_PER_DEVICE, start, total, self.schedule.base_lr)
