@@ -199,6 +199,8 @@ def read_image(path: str | Path, *, hdu: int | str | None = None, radio: bool = 
         raise
     except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if msg.startswith("cannot reshape array"):  # numpy's words for a data block cut short
+            msg = f"its data are shorter than NAXISn in the header say; {msg}"
         raise FitsInputError(path, f"is not a readable FITS image ({msg})",
                              "check that the file is a complete FITS file (re-download if truncated)") from None
 
