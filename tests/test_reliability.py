@@ -384,11 +384,15 @@ def _bad_checkpoints(d: Path, coco_ckpt: Path) -> dict[str, tuple[Path, str]]:
     ck["config"]["BACKBONE"]["RESNET_NUM_BLOCKS"] = [1, 1, 1, 1]
     ck["model"] = torch.nn.Linear(2, 2).state_dict()  # well-formed, but no tensor fits any R-CNN
     torch.save(ck, d / "foreign.pt")
+    ck = torch.load(coco_ckpt, weights_only=False)
+    ck["config"]["TRAIN"]["BASE_LR"] = "fast"  # a config value of the wrong type inside the checkpoint
+    torch.save(ck, d / "badconfig.pt")
     return {"notes": (d / "notes.pt", "not a readable checkpoint"),
             "statedict": (d / "statedict.pt", "not a claran checkpoint"),
             "truncated": (d / "truncated.pt", "truncated"),
-            "otherarch": (d / "otherarch.pt", "do not fit the architecture"),
+            "otherarch": (d / "otherarch.pt", "do not fit the architecture its config describes (40 missing"),
             "foreign": (d / "foreign.pt", "fit"),
+            "badconfig": (d / "badconfig.pt", "config is not valid (config TRAIN.BASE_LR='fast': expected float"),
             "missing": (d / "missing.pt", "not found")}
 
 
@@ -401,7 +405,7 @@ def test_bad_checkpoints_cli(coco_ckpt, tiny_coco, tmp_path, capsys):
                      ["evaluate", "--load", str(path), "--dataset", "coco", "--data", str(tiny_coco), "--no-progress"],
                      ["train", "--dataset", "coco", "--data", str(tiny_coco), "--logdir", str(tmp_path / f"log-{name}"),
                       "--load", str(path), *TRAIN, "TRAIN.MAX_STEPS=1"]):
-            if argv[0] == "train" and name == "otherarch":
+            if argv[0] == "train" and name in ("otherarch", "badconfig"):
                 continue  # --load takes the tensors whose names and shapes fit (SmartInit): not an error
             code, _, err = run_cli(argv, capsys)
             assert code != 0, (name, argv[0])

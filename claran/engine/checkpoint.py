@@ -116,13 +116,22 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
     from ..modeling import build_model  # local: modeling imports are heavy
 
     ckpt = load_checkpoint(path, map_location=map_location)
-    cfg = Config.from_dict(ckpt["config"], freeze=True)
-    model = build_model(cfg, load_backbone=False)  # the checkpoint has every weight; never fetch ImageNet
     try:
-        model.load_state_dict(ckpt["model"], strict=True)
-    except RuntimeError as e:
-        first = str(e).splitlines()[0] if str(e) else "state_dict mismatch"
-        raise CheckpointError(f"{ckpt['path']}: weights do not fit the architecture its config describes ({first})") from None
+        cfg = Config.from_dict(ckpt["config"], freeze=True)
+    except (ValueError, KeyError, TypeError) as e:  # ConfigError is a ValueError: a key typo, a wrong type
+        raise CheckpointError(f"{ckpt['path']}: its config is not valid ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    model = build_model(cfg, load_backbone=False)  # the checkpoint has every weight; never fetch ImageNet
+    own, state = model.state_dict(), ckpt["model"]
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{ckpt['path']}: its 'model' entry is not a state_dict")
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    reshaped = [k for k in own if k in state and getattr(state[k], "shape", None) != own[k].shape]
+    if missing or unexpected or reshaped:  # count them: torch's message lists hundreds of names
+        first = (missing or unexpected or reshaped)[0]
+        raise CheckpointError(f"{ckpt['path']}: weights do not fit the architecture its config describes ({len(missing)} "
+                              f"missing, {len(unexpected)} unexpected, {len(reshaped)} of another shape, e.g. {first})")
+    model.load_state_dict(state, strict=True)
     model.train(is_training)
     return model, ckpt
 
