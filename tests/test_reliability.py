@@ -497,7 +497,7 @@ def test_unwritable_output_folder(fake_detector, sky_dir, tmp_path, capsys):
         try:
             code, _, err = run_cli(["detect", str(sky_dir), "--output", str(ro / "cat.csv")], capsys)
             assert code != 0
-            one_error_line(err, str(ro / "cat.csv"), "not writable")
+            one_error_line(err, str(ro / "cat.csv"), "is not a writable folder")
         finally:
             ro.chmod(0o755)
 
