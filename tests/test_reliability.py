@@ -336,9 +336,10 @@ def test_sigkill_resume_and_truncated_checkpoint(tiny_coco, tmp_path, capsys, ca
     assert lines[:newest] == [k for k in killed_lines if k["step"] <= newest]
     for x in lines:  # the same learning rate at every step as an uninterrupted run
         assert x["lr"] == pytest.approx(schedule(x["step"] - 1), rel=1e-12)
-    for k in killed_lines:  # where the killed run got past its checkpoint, the redone step has its LR
+    for k in killed_lines:  # where the killed run got past its checkpoint, the redone step is the same step
         if k["step"] > newest and k["step"] <= target:
             assert lines[k["step"] - 1]["lr"] == pytest.approx(k["lr"], rel=1e-12)
+            assert lines[k["step"] - 1]["total_loss"] == pytest.approx(k["total_loss"], rel=1e-5)
 
     # truncate the newest checkpoint (a crash of a copy, a full disk elsewhere): the one before is used
     newest_path = log / f"model-{target}.pt"

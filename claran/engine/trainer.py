@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -232,6 +233,9 @@ class Trainer:
                 while not batch:  # every image of the batch failed to load (reported): take the next
                     batch = next(data_iter)
                 t_data = time.perf_counter() - t_data
+                # anchor/RoI sampling draws from torch's RNG: a function of (seed, rank, step) like the LR
+                # and the data stream, so a resumed run redoes a lost step exactly
+                torch.manual_seed(int(np.random.SeedSequence([int(cfg.TRAIN.SEED), self.rank, step]).generate_state(1)[0]))
                 losses = self._step(batch, step)
                 done = step + 1
                 bar.update(1)
