@@ -15,9 +15,12 @@ with a one-line reason and skipped; the others are processed.
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -77,9 +80,12 @@ class _Pending:
     path: str
     image: RadioImage
     frames: list[Framed]
-    inputs: list[np.ndarray]
+    inputs: list[np.ndarray | None]
     ir: RadioImage | None
     outputs: list[dict] = field(default_factory=list)
+    centres: Any = None  # tile centres still to render (large images render in batches: bounded memory)
+    noise: float = 0.0
+    failed: Exception | None = None
 
 
 class Detector:
@@ -156,14 +162,24 @@ class Detector:
         bar = _progress(len(files), progress)
 
         def flush() -> None:
-            inputs = [(p, x) for p in pending for x in p.inputs]
-            for i in range(0, len(inputs), self.batch_size):
-                chunk = inputs[i:i + self.batch_size]
-                outs = self._predict([x for _, x in chunk])
-                for (p, _), o in zip(chunk, outs):
+            work = [(p, j) for p in pending for j in range(_n_tiles(p))]
+            for i in range(0, len(work), self.batch_size):
+                chunk = []
+                for p, j in work[i:i + self.batch_size]:
+                    try:
+                        if p.failed is None:
+                            chunk.append((p, j, self._input(p, j)))
+                    except Exception as e:  # a tile that cannot be framed: name the file, keep the batch going
+                        p.failed = e
+                chunk = [(p, j, x) for p, j, x in chunk if p.failed is None]
+                outs = self._predict([x for _, _, x in chunk]) if chunk else []
+                for (p, j, _), o in zip(chunk, outs):
                     p.outputs.append(o)
+                    p.inputs[j] = None  # rendered frames are not kept: memory stays bounded on a mosaic
             for p in pending:
                 try:
+                    if p.failed is not None:
+                        raise p.failed
                     found.append(self._finish(p, min_score))
                     result.wcs[p.path] = p.image.wcs
                     result.n_images += 1
@@ -172,15 +188,32 @@ class Detector:
                 bar.update(1)
             pending.clear()
 
-        for path in files:
+        def prepare(path: str) -> _Pending | Exception:
             try:
-                pending.append(self._prepare(path, _ir_for(ir, path), ir_cache))
+                return self._prepare(path, _ir_for(ir, path), ir_cache, lazy=True)
             except Exception as e:
-                result.errors.append((path, _reason(path, e)))
-                bar.update(1)
-                continue
-            if sum(len(p.inputs) for p in pending) >= self.batch_size:
-                flush()
+                return e
+
+        # one thread reads and frames the next files while the model runs (astropy, reproject and torch
+        # release the GIL in their heavy parts); at most 2 batches ahead so memory stays bounded
+        ahead: deque = deque()
+        todo = iter(files)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rgz-read") as pool:
+            for path in itertools.islice(todo, 2 * self.batch_size):
+                ahead.append((path, pool.submit(prepare, path)))
+            while ahead:
+                path, fut = ahead.popleft()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    ahead.append((nxt, pool.submit(prepare, nxt)))
+                got = fut.result()
+                if isinstance(got, Exception):
+                    result.errors.append((path, _reason(path, got)))
+                    bar.update(1)
+                    continue
+                pending.append(got)
+                if sum(_n_tiles(p) for p in pending) >= self.batch_size:
+                    flush()
         flush()
         bar.close()
         result.table = build_catalog(found, class_names=self.class_names)
@@ -192,7 +225,7 @@ class Detector:
             return list(self.predictor.predict_batch(images))
         return [self.predictor(x) for x in images]
 
-    def _prepare(self, path: str, ir_path: str | None, ir_cache: dict) -> _Pending:
+    def _prepare(self, path: str, ir_path: str | None, ir_cache: dict, *, lazy: bool = False) -> _Pending:
         image = read_radio(path)
         ir = None
         if ir_path is not None:
@@ -205,14 +238,28 @@ class Detector:
                 raise UserError(f"infrared image {_reason(ir_path, ir_cache[ir_path])}")
             ir = ir_cache[ir_path]
         noise = estimate_noise(image.data)  # one noise for all tiles of an image
-        frames, inputs = [], []
         centres = tiles(image, self.spec, overlap=self.overlap)
-        for c in (centres[i] for i in range(centres.size)):
-            fr = to_frame(image, center=c, spec=self.spec)
-            fir = to_frame(ir, center=c, spec=self.spec).data if ir is not None else None
-            frames.append(fr)
-            inputs.append(render(self.representation, fr.data, ir=fir, noise=noise))
-        return _Pending(path=path, image=image, frames=frames, inputs=inputs, ir=ir)
+        p = _Pending(path=path, image=image, frames=[], inputs=[None] * centres.size, ir=ir, centres=centres,
+                     noise=noise)
+        if not lazy or centres.size <= self.batch_size:  # small images are framed here, in the reading thread
+            for j in range(centres.size):
+                self._render(p, j)
+        return p
+
+    def _render(self, p: _Pending, j: int) -> np.ndarray:
+        """Frame and render tile ``j`` of ``p`` (tiles are rendered in order)."""
+        c = p.centres[j]
+        fr = to_frame(p.image, center=c, spec=self.spec)
+        fir = to_frame(p.ir, center=c, spec=self.spec).data if p.ir is not None else None
+        x = render(self.representation, fr.data, ir=fir, noise=p.noise)
+        fr.data = None  # only the frame's WCS is needed later (boxes back to the image); saves memory
+        p.frames.append(fr)
+        p.inputs[j] = x
+        return x
+
+    def _input(self, p: _Pending, j: int) -> np.ndarray:
+        x = p.inputs[j]
+        return self._render(p, j) if x is None and len(p.frames) <= j else x
 
     def _finish(self, p: _Pending, min_score: float):
         from catalogs import ImageDetections
@@ -327,6 +374,10 @@ def _class_probs(out: dict, n: int, k: int) -> np.ndarray:
             pr = np.asarray(out[key], dtype=np.float64).reshape(n, -1)
             return pr[:, 1:] if pr.shape[1] == k + 1 else pr[:, :k]
     return np.full((n, k), np.nan)
+
+
+def _n_tiles(p: _Pending) -> int:
+    return int(p.centres.size) if p.centres is not None else len(p.inputs)
 
 
 def _ir_for(ir: str | os.PathLike | dict | None, path: str) -> str | None:
