@@ -514,6 +514,7 @@ def _rgz_small_preset(cfg: Config) -> None:
     cfg.FRCNN.BATCH_PER_IM = 64
     cfg.RPN.TRAIN_PER_LEVEL_NMS_TOPK = 500
     cfg.RPN.TEST_PER_LEVEL_NMS_TOPK = 200
+    cfg.RPN.TEST_POST_NMS_TOPK = 200  # a 3' frame holds a few sources: 200 proposals are plenty
     cfg.TEST.RESULTS_PER_IM = 20
     cfg.TRAIN.BATCH_PER_DEVICE = 8
     cfg.TRAIN.BASE_LR = 0.02
