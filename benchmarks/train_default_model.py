@@ -1,0 +1,96 @@
+"""The recipe of the bundled default RGZ model: simulate, train, export, score.
+
+    python benchmarks/train_default_model.py --work /tmp/rgz-default [--steps 4800] [--skip-train]
+
+1. ``claran simulate`` a class-balanced, domain-randomised training set (6000 cutouts, seed 2000) on real
+   FIRST noise backgrounds (../shared/data/mirabest-sample without the rgz-real-dev fields) and a held-out
+   set (300 cutouts, seed 7, nominal FIRST: never trained on).
+2. ``claran train --dataset rgz --preset rgz-small --config RGZ.REPRESENTATION=phys`` (batch 8, 4800 steps).
+3. Export the last checkpoint without optimizer state to ``rgz/models/default.pt`` (float32, < 20 MB), with
+   the test-time keys of the current rgz-small preset.
+4. Score it with benchmarks/rgz_accuracy.py on the held-out simulations and the real rgz-real-dev cutouts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+# test-time keys refreshed from the current preset on export (they change no weight)
+TEST_KEYS = ("RPN.TEST_PER_LEVEL_NMS_TOPK", "RPN.TEST_POST_NMS_TOPK", "RPN.TEST_PRE_NMS_TOPK",
+             "TEST.RESULTS_PER_IM", "TEST.RESULT_SCORE_THRESH", "TEST.FRCNN_NMS_THRESH")
+
+
+def run(cmd: list[str]) -> None:
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def export(ckpt_path: Path, out: Path) -> None:
+    """Strip optimizer/scheduler state, refresh test-time keys from the rgz-small preset, write atomically."""
+    import rgz.dataset  # noqa: F401  (registers the preset)
+    from claran.config import Config, get_preset
+    from claran.engine.checkpoint import atomic_save, load_checkpoint
+
+    ckpt = load_checkpoint(ckpt_path)
+    preset = Config()
+    get_preset("rgz-small")(preset)
+    cfg = ckpt["config"]
+    for key in TEST_KEYS:
+        node = cfg
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = preset.get_key(key)
+    slim = {k: v for k, v in ckpt.items() if k not in ("optimizer", "scheduler", "path")}
+    slim["model"] = {k: v.float().contiguous() for k, v in ckpt["model"].items()}
+    slim["extra"] = dict(ckpt.get("extra") or {}, source=f"{ckpt_path.name} (step {ckpt['step']})")
+    atomic_save(slim, out)
+    print(f"exported {ckpt_path} -> {out} ({out.stat().st_size / 1e6:.1f} MB)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/rgz-default"))
+    ap.add_argument("--steps", type=int, default=4800)
+    ap.add_argument("--count", type=int, default=6000)
+    ap.add_argument("--skip-train", action="store_true", help="only export and score the newest checkpoint")
+    ap.add_argument("--out", type=Path, default=ROOT / "rgz" / "models" / "default.pt")
+    args = ap.parse_args()
+    claran = [sys.executable, "-m", "cli.main"]
+    train_dir, heldout, logdir = args.work / "train", args.work / "heldout", args.work / "log"
+    bg = ["--backgrounds", str(SHARED / "mirabest-sample"),
+          "--exclude-backgrounds", str(SHARED / "rgz-real-dev" / "truth.json")]
+    if not args.skip_train:
+        if not (train_dir / "annotations.json").exists():
+            run([*claran, "simulate", "--count", str(args.count), "--seed", "2000", "--class-balance", "--randomise",
+                 *bg, "--workers", "2", str(train_dir)])
+        if not (heldout / "annotations.json").exists():
+            run([*claran, "simulate", "--count", "300", "--seed", "7", "--class-balance", *bg, "--workers", "2",
+                 str(heldout)])
+        s = args.steps
+        run([*claran, "train", "--dataset", "rgz", "--data", str(train_dir), "--preset", "rgz-small",
+             "--logdir", str(logdir), "--no-progress", "--config", "RGZ.REPRESENTATION=phys",
+             f"TRAIN.LR_SCHEDULE=[{int(s * 0.75)},{int(s * 11 / 12)},{s}]", "TRAIN.EVAL_PERIOD=6"])
+    from claran.engine.checkpoint import find_checkpoints
+
+    found = find_checkpoints(logdir)
+    if not found:
+        sys.exit(f"{logdir}: no checkpoint to export")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    export(found[-1], args.out)
+    from rgz_accuracy import main as score  # benchmarks/ is on sys.path when this script runs
+
+    res = score(["--model", str(args.out), "--sim", str(heldout), "--json", str(args.work / "accuracy.json")])
+    print(json.dumps({k: v.get("mAP50") for k, v in res.items() if isinstance(v, dict)}))
+
+
+if __name__ == "__main__":
+    main()
