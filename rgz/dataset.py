@@ -499,6 +499,7 @@ def _rgz_small_preset(cfg: Config) -> None:
     Sizes follow the RGZ labels: boxes of 8-130 frame pixels, near-square; a 3' frame holds a few sources.
     """
     _rgz_preset(cfg)
+    cfg.RGZ.REPRESENTATION = "phys"  # chosen by measurement (docs/NOTES.md): radio S/N, asinh-stretched
     cfg.RGZ.INPUT_SIZE = 128  # the 132-px frame, resized to a multiple of the FPN stride (no padding)
     cfg.BACKBONE.RESNET_NUM_BLOCKS = [2, 2, 2, 2]
     cfg.BACKBONE.BLOCK = "basic"
