@@ -32,11 +32,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "claran-bench"))
+    ap.add_argument("--model", type=Path, default=None,
+                    help="checkpoint (default: the bundled rgz/models/default.pt, else a random rgz-small model)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     work = Path(args.workdir)
     radio = simulated_cutouts(work / f"sim{args.count}", args.count)
-    ckpt = rgz_small_checkpoint(work / "rgz-small-random.pt")
+    bundled = Path(__file__).resolve().parents[1] / "rgz" / "models" / "default.pt"
+    ckpt = args.model or (bundled if bundled.is_file() else rgz_small_checkpoint(work / "rgz-small-random.pt"))
     from catalogs import write_catalog
     from rgz.detector import Detector, find_fits
 
@@ -79,7 +82,7 @@ def main() -> None:
     t_cli = (time.perf_counter() - t) / len(files)
     if r.returncode != 0:
         sys.exit(f"claran detect failed: {r.stderr[-500:]}")
-    print(f"CPU, {args.threads} torch threads; {len(files)} simulated cutouts, random rgz-small model, "
+    print(f"CPU, {args.threads} torch threads; {len(files)} simulated cutouts, model {ckpt}, "
           f"batch {args.batch_size}; {pipeline.rows} rows at min_score 0.5")
     print(f"  stages per cutout (40 files, sequential): read+frame+render {t_prep * 1e3:.1f} ms, "
           f"model {t_model * 1e3:.1f} ms, boxes->sky+merge+catalogue rows {t_finish * 1e3:.1f} ms")
