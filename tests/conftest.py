@@ -9,6 +9,19 @@ import cv2
 import numpy as np
 import pytest
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tiny test models spend their time in thread hand-offs, not arithmetic: one intra-op thread is several
+    times faster on a 2-core machine (tests/test_modeling.py: 107 s -> 12 s under load)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 # non-contiguous category ids on purpose: training remaps them to 1..3 and evaluation maps them back
 TINY_CATEGORIES = [{"id": 2, "name": "square"}, {"id": 5, "name": "disc"}, {"id": 9, "name": "triangle"}]
 
