@@ -95,3 +95,26 @@ def test_torchrun_two_gloo_processes_write_a_checkpoint(tiny_coco, tmp_path):
     lines = [json.loads(x) for x in (log / "metrics.jsonl").read_text().splitlines()]
     assert lines[0]["lr"] == pytest.approx(1e-5 * 2 / 8)  # WARMUP_INIT_LR scaled to the total batch of 2
     assert any("coco_val2017/mAP(bbox)/IoU=0.5" in x for x in lines)  # sharded evaluation gathered on rank 0
+
+
+@pytest.mark.slow
+def test_torchrun_two_gloo_processes_train_rgz_from_simulations(tmp_path):
+    """Issue 3's acceptance: torchrun, 2 CPU processes (gloo), --dataset rgz on `claran simulate` output."""
+    torchrun = Path(sys.executable).parent / "torchrun"
+    if not torchrun.is_file() or not _claran_script():
+        pytest.skip("torchrun or the claran script is not installed")
+    from rgz.simulate.writer import write_dataset
+
+    data, log = tmp_path / "sim", tmp_path / "log"
+    write_dataset(data, count=8, seed=3)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", _claran_script(), "train", "--dataset", "rgz",
+           "--data", str(data), "--logdir", str(log), *TINY,
+           "--config", "TRAIN.MAX_STEPS=4", "DATA.NUM_WORKERS=0", "TRAIN.EVAL_PERIOD=0", "RGZ.CACHE_DIR=" + str(tmp_path / "c")]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert [f.name for f in log.glob("model-*.pt")] == ["model-4.pt"]
+    from claran.engine.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(log / "model-4.pt")
+    assert ckpt["config"]["TRAIN"]["NUM_GPUS"] == 2 and ckpt["extra"]["rgz"]["frame_size"] == 132
