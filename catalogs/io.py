@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from astropy.table import Table
 
 from claran.errors import UserError
+from claran.fileio import atomic_write
 
 __all__ = ["CATALOG_FORMATS", "catalog_format", "check_output", "atomic_write", "write_catalog", "read_catalog"]
 
@@ -40,35 +39,6 @@ def check_output(path: str | os.PathLike, *, overwrite: bool = False, what: str 
     if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"{p}: cannot write the {what} there ({parent} is not writable)")
     return p
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it over ``path``.
-
-    A failure (or a crash) leaves the old file, or no file, never a half-written one.
-    """
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix, dir=p.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, p)
-    except OSError as e:  # disk full, quota: name the file the user asked for, not our temp file
-        Path(tmp).unlink(missing_ok=True)
-        raise OSError(e.errno, e.strerror or str(e), str(p)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_catalog(table: Table, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
