@@ -41,6 +41,19 @@ def get_norm(norm: str, channels: int) -> nn.Module:
     raise ValueError(f"unknown norm {norm!r}")
 
 
+def conv_stack(in_channels: int, dim: int, num_convs: int, *, norm: str = "None") -> nn.ModuleList:
+    """``num_convs`` 3x3 convs (each optionally followed by GN) for the 4conv box head and the mask head."""
+    gn = norm == "GN"
+    convs, c = nn.ModuleList(), in_channels
+    for _ in range(num_convs):
+        layers: list[nn.Module] = [nn.Conv2d(c, dim, 3, padding=1, bias=not gn)]
+        if gn:
+            layers.append(get_norm("GN", dim))
+        convs.append(nn.Sequential(*layers))
+        c = dim
+    return convs
+
+
 def _conv(cin: int, cout: int, k: int, stride: int = 1, *, norm: str) -> nn.Conv2d:
     # A conv followed by a norm has no bias, as in torchvision; without a norm the bias is needed.
     return nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=norm == "None")

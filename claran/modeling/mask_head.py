@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import roi_align
 
-from .backbone import get_norm
+from .backbone import conv_stack
 
 __all__ = ["MaskHead", "mask_targets", "mask_loss", "paste_masks"]
 
@@ -20,15 +20,8 @@ class MaskHead(nn.Module):
 
     def __init__(self, *, in_channels: int, conv_dim: int, num_convs: int, num_category: int, norm: str = "None"):
         super().__init__()
-        gn = norm == "GN"
-        self.convs = nn.ModuleList()
-        c = in_channels
-        for _ in range(num_convs):
-            layers: list[nn.Module] = [nn.Conv2d(c, conv_dim, 3, padding=1, bias=not gn)]
-            if gn:
-                layers.append(get_norm("GN", conv_dim))
-            self.convs.append(nn.Sequential(*layers))
-            c = conv_dim
+        self.convs = conv_stack(in_channels, conv_dim, num_convs, norm=norm)
+        c = conv_dim if num_convs else in_channels
         self.deconv = nn.ConvTranspose2d(c, conv_dim, 2, stride=2)
         self.predictor = nn.Conv2d(conv_dim, num_category, 1)
         for m in self.modules():

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import batched_nms, clip_boxes_to_image, remove_small_boxes
 
-from .backbone import get_norm
+from .backbone import conv_stack
 from .box_coder import BoxCoder
 from .mask_head import MaskHead, mask_loss, mask_targets
 from .matcher import sample_proposals
@@ -45,15 +45,8 @@ class ConvFCHead(nn.Module):
     def __init__(self, *, in_channels: int, resolution: int, conv_dim: int, fc_dim: int, num_convs: int = 4,
                  norm: str = "None") -> None:
         super().__init__()
-        gn = norm == "GN"
-        self.convs = nn.ModuleList()
-        c = in_channels
-        for _ in range(num_convs):
-            layers: list[nn.Module] = [nn.Conv2d(c, conv_dim, 3, padding=1, bias=not gn)]
-            if gn:
-                layers.append(get_norm("GN", conv_dim))
-            self.convs.append(nn.Sequential(*layers))
-            c = conv_dim
+        self.convs = conv_stack(in_channels, conv_dim, num_convs, norm=norm)
+        c = conv_dim if num_convs else in_channels
         for s in self.convs:
             nn.init.kaiming_normal_(s[0].weight, mode="fan_out", nonlinearity="relu")
             if s[0].bias is not None:
