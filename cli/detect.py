@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from claran.errors import UserError
+from rgz import DEFAULT_MIN_SCORE
 
 
 @click.command("detect", context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,7 +27,7 @@ from claran.errors import UserError
 @click.option("--regions", "regions_path", type=click.Path(path_type=str), default=None,
               help="DS9 region file, one region per catalogue row.")
 @click.option("--plot-dir", type=click.Path(path_type=str), default=None, help="Folder for one overlay PNG per image.")
-@click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+@click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=DEFAULT_MIN_SCORE, show_default=True,
               help="Drop detections scoring below this.")
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True, help="Frames per model call.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")

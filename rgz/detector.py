@@ -32,13 +32,13 @@ from astropy.wcs import WCS
 
 from claran.errors import CheckpointError, UserError
 
-from . import RGZ_CLASSES
+from . import DEFAULT_MIN_SCORE, RGZ_CLASSES
 from .coords import detector_to_astropy
 from .fits_io import RadioImage, read_infrared, read_radio
 from .frame import Framed, FrameSpec, frame_boxes_to_image, frame_wcs, tiles, to_frame, transform_boxes
 from .render import REPRESENTATIONS, estimate_noise, render
 
-__all__ = ["Detector", "DetectionResult", "default_model_path", "find_fits"]
+__all__ = ["Detector", "DetectionResult", "DEFAULT_MIN_SCORE", "default_model_path", "find_fits"]
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
 
@@ -134,7 +134,7 @@ class Detector:
 
     # ------------------------------------------------------------------ detection
     def detect(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
-               ir: str | os.PathLike | dict | None = None, min_score: float = 0.5) -> Table:
+               ir: str | os.PathLike | dict | None = None, min_score: float = DEFAULT_MIN_SCORE) -> Table:
         """Detect sources in one file, a folder or many files; returns the catalogue (an astropy Table).
 
         One bad file raises its error; in a batch, bad files are skipped with a warning and listed in
@@ -150,7 +150,7 @@ class Detector:
         return res.table
 
     def detect_many(self, paths: Iterable[str | os.PathLike], *, ir: str | os.PathLike | dict | None = None,
-                    min_score: float = 0.5, progress: bool = False) -> DetectionResult:
+                    min_score: float = DEFAULT_MIN_SCORE, progress: bool = False) -> DetectionResult:
         """The batch engine behind ``detect`` and ``claran detect``: never raises for a bad input file."""
         from catalogs import build_catalog  # the catalogue layer builds the table (schema, units, UCDs)
 
