@@ -1,11 +1,12 @@
 """The recipe of the bundled default RGZ model: simulate, train, export, score.
 
-    python benchmarks/train_default_model.py --work /tmp/rgz-default [--steps 4800] [--skip-train]
+    python benchmarks/train_default_model.py --work /tmp/rgz-default [--phases 4800 8800] [--skip-train]
 
 1. ``claran simulate`` a class-balanced, domain-randomised training set (6000 cutouts, seed 2000) on real
    FIRST noise backgrounds (../shared/data/mirabest-sample without the rgz-real-dev fields) and a held-out
    set (300 cutouts, seed 7, nominal FIRST: never trained on).
-2. ``claran train --dataset rgz --preset rgz-small --config RGZ.REPRESENTATION=phys`` (batch 8, 4800 steps).
+2. ``claran train --dataset rgz --preset rgz-small --config RGZ.REPRESENTATION=phys`` (batch 8): 4800 steps
+   decayed at 3600/4400, then resumed with a warm restart to 8800 steps decayed at 7600/8400.
 3. Export the last checkpoint without optimizer state to ``rgz/models/default.pt`` (float32, < 20 MB), with
    the test-time keys of the current rgz-small preset.
 4. Score it with benchmarks/rgz_accuracy.py on the held-out simulations and the real rgz-real-dev cutouts.
@@ -59,7 +60,8 @@ def export(ckpt_path: Path, out: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path("/tmp/rgz-default"))
-    ap.add_argument("--steps", type=int, default=4800)
+    ap.add_argument("--phases", type=int, nargs="+", default=[4800, 8800],
+                    help="the step each training phase ends at (each resumes the last)")
     ap.add_argument("--count", type=int, default=6000)
     ap.add_argument("--skip-train", action="store_true", help="only export and score the newest checkpoint")
     ap.add_argument("--out", type=Path, default=ROOT / "rgz" / "models" / "default.pt")
@@ -75,10 +77,14 @@ def main() -> None:
         if not (heldout / "annotations.json").exists():
             run([*claran, "simulate", "--count", "300", "--seed", "7", "--class-balance", *bg, "--workers", "2",
                  str(heldout)])
-        s = args.steps
-        run([*claran, "train", "--dataset", "rgz", "--data", str(train_dir), "--preset", "rgz-small",
-             "--logdir", str(logdir), "--no-progress", "--config", "RGZ.REPRESENTATION=phys",
-             f"TRAIN.LR_SCHEDULE=[{int(s * 0.75)},{int(s * 11 / 12)},{s}]", "TRAIN.EVAL_PERIOD=6"])
+        # Phase 1: 4800 steps decayed at 3600/4400. Phase 2 resumes at 4800 with a warm restart (LR back to
+        # BASE_LR, the LR being a function of the step) and decays again at 7600/8400 (the bundled model).
+        schedules = {4800: "[3600,4400,4800]", 8800: "[7600,8400,8800]"}
+        for end in args.phases:
+            sched = schedules.get(end, f"[{int(end * 0.86)},{int(end * 0.95)},{end}]")
+            run([*claran, "train", "--dataset", "rgz", "--data", str(train_dir), "--preset", "rgz-small",
+                 "--logdir", str(logdir), "--no-progress", "--config", "RGZ.REPRESENTATION=phys",
+                 f"TRAIN.LR_SCHEDULE={sched}", "TRAIN.EVAL_PERIOD=6"])
     from claran.engine.checkpoint import find_checkpoints
 
     found = find_checkpoints(logdir)
