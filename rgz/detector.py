@@ -315,16 +315,21 @@ class Detector:
         plane = frame_wcs(image.center, FrameSpec(size=1, pixel_scale_arcsec=1.0))
         sky = torch.as_tensor(transform_boxes(boxes, image.wcs, plane))
         keep = nms(sky, torch.as_tensor(prio), self.nms_thresh).tolist()
-        iou = box_iou(sky[keep], sky).numpy()
         out = np.zeros((len(keep), k))
-        for r, i in enumerate(keep):
-            group = iou[r] >= self.nms_thresh
-            if not np.isnan(probs[i]).any():
-                out[r] = probs[i]  # the model's own class-probability vector
-            else:
-                for j in np.nonzero(group)[0]:
-                    c = int(labels[j]) - 1
-                    out[r, c] = max(out[r, c], scores[j])
+        own = ~np.isnan(probs[keep]).any(axis=1)
+        out[own] = probs[keep][own]  # the model's own class-probability vector, where it gave one
+        lab = np.asarray(labels, dtype=int)
+        # else: each class's best score in the kept box's group; in chunks of kept boxes, so a mosaic's
+        # tens of thousands of tile detections never need a kept x all IoU matrix at once
+        for a in range(0, len(keep), 256):
+            rows = np.arange(a, min(a + 256, len(keep)))
+            rows = rows[~own[rows]]
+            if not len(rows):
+                continue
+            group = box_iou(sky[[keep[r] for r in rows]], sky).numpy() >= self.nms_thresh
+            for c in range(k):
+                in_c = group & (lab == c + 1)[None, :]
+                out[rows, c] = np.where(in_c, scores[None, :], 0.0).max(axis=1)
         return keep, out
 
     # ------------------------------------------------------------------ plotting
