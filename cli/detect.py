@@ -72,8 +72,11 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
 
         parts: list | None = [None] * world if rank == 0 else None
         dist.gather_object((table, errors, wcs, n_images), parts, dst=0)
+        # leave the group together: a rank that tears gloo down while its peer is still in the gather's
+        # last exchange can abort ("terminate called without an active exception")
+        dist.barrier()
+        dist.destroy_process_group()
         if rank != 0:
-            dist.destroy_process_group()
             return
         from astropy.table import vstack
 
@@ -81,7 +84,6 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
         errors = [e for p in parts for e in p[1]]
         wcs = {k: v for p in parts for k, v in p[2].items()}
         n_images = sum(p[3] for p in parts)
-        dist.destroy_process_group()
         # rank order interleaves the files: restore the input order
         order = {f: i for i, f in enumerate(files)}
         table = table[sorted(range(len(table)), key=lambda i: order.get(str(table["image"][i]), 0))] if len(table) else table
