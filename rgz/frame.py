@@ -127,8 +127,13 @@ def _resample_equatorial(data: np.ndarray, wcs: WCS, wout: WCS, size: int) -> np
     x, y = wcs.all_world2pix(ra, dec, 0)
     h, w = data.shape
     inside = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
-    out = map_coordinates(data.astype(np.float64, copy=False), [np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)],
-                          order=1, mode="nearest")
+    yc, xc = np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)
+    # sample from the window the frame covers, not the whole image: a mosaic's tiles would otherwise each
+    # convert the full image to float64 (time growing as tiles x image size)
+    y0, x0 = int(np.floor(yc.min())), int(np.floor(xc.min()))
+    y1, x1 = int(np.ceil(yc.max())) + 1, int(np.ceil(xc.max())) + 1
+    window = data[y0:y1, x0:x1].astype(np.float64)
+    out = map_coordinates(window, [yc - y0, xc - x0], order=1, mode="nearest")
     out[~inside] = np.nan
     return out.astype(np.float32)
 
