@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 import claran
 from claran.config import Config, ConfigError, get_preset, list_presets, lr_schedule_steps, register_preset
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # One intra-op thread: far faster than two when the machine's 2 cores are shared.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def finalized(*args: str) -> Config:

@@ -20,15 +20,6 @@ from claran.modeling.mask_head import paste_masks
 from claran.modeling.matcher import label_anchors, sample_proposals
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: one intra-op thread is faster, and far faster when the 2 cores are shared.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny_cfg(*overrides: str, classes: int = 2) -> Config:
     cfg = Config()
     get_preset("tiny")(cfg)

@@ -11,15 +11,6 @@ import claran
 from claran.errors import UserError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # One intra-op thread: far faster than two when the machine's 2 cores are shared.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def image() -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (800, 800, 3), dtype=np.uint8)

@@ -11,13 +11,6 @@ import torch
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_predictor_folds_frozen_bn_without_touching_the_model_or_its_detections():
     import claran
