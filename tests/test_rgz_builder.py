@@ -11,15 +11,7 @@ import pytest
 from claran.errors import UserError
 from rgz import RGZ_CLASSES
 from rgz.builder import box_astropy_corners, build_rgz, png_boxes_to_frame, read_claran_boxes
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def _shared(sub: str) -> Path:
-    p = SHARED / sub
-    if not p.exists():
-        pytest.skip(f"{p} not present (real-data tests need ../shared/data)")
-    return p
+from tests.shared_data import shared as _shared
 
 
 def write_label_subset(tmp: Path) -> tuple[Path, Path, dict]:

@@ -12,15 +12,7 @@ from astropy.wcs import WCS
 
 from claran.errors import UserError
 from rgz.fits_io import FIRST_BEAM_ARCSEC, FitsInputError, read_infrared, read_radio
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def _shared(sub: str) -> Path:
-    p = SHARED / sub
-    if not p.exists():
-        pytest.skip(f"{p} not present (real-data tests need ../shared/data)")
-    return p
+from tests.shared_data import shared as _shared
 
 
 # ----------------------------------------------------------------- real files

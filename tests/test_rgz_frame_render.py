@@ -25,15 +25,7 @@ from rgz.frame import (
     to_frame,
 )
 from rgz.render import REPRESENTATIONS, estimate_noise, radio_components, render
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def _shared(sub: str) -> Path:
-    p = SHARED / sub
-    if not p.exists():
-        pytest.skip(f"{p} not present (real-data tests need ../shared/data)")
-    return p
+from tests.shared_data import shared as _shared
 
 
 def _read(path: Path) -> RadioImage:
