@@ -30,9 +30,13 @@ from rgz import DEFAULT_MIN_SCORE
 @click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=DEFAULT_MIN_SCORE, show_default=True,
               help="Drop detections scoring below this.")
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True, help="Frames per model call.")
+@click.option("--classes", type=click.Choice(["contours", "network"]), default="contours", show_default=True,
+              help="How each source gets its XC_YP class: 'contours' counts the islands and peaks inside its box "
+                   "(RGZ's rule: 4 sigma lowest contour); 'network' keeps the network's own class.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, output: str | None,
-           regions_path: str | None, plot_dir: str | None, min_score: float, batch_size: int, overwrite: bool) -> None:
+           regions_path: str | None, plot_dir: str | None, min_score: float, batch_size: int, classes: str,
+           overwrite: bool) -> None:
     """Find and classify radio sources in FITS images (files or folders of FITS files)."""
     from catalogs import catalog_format, check_output
     from rgz.detector import find_fits
@@ -55,7 +59,7 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
     world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
     from rgz.detector import Detector
 
-    det = Detector.load(model_path, batch_size=batch_size)
+    det = Detector.load(model_path, batch_size=batch_size, classes=classes)
     if world > 1:
         import torch.distributed as dist
 

@@ -33,12 +33,15 @@ from astropy.wcs import WCS
 from claran.errors import CheckpointError, UserError
 
 from . import DEFAULT_MIN_SCORE, RGZ_CLASSES
+from .contours import classify_boxes
 from .coords import detector_to_astropy
 from .fits_io import RadioImage, read_infrared, read_radio
 from .frame import Framed, FrameSpec, frame_boxes_to_image, frame_wcs, tiles, to_frame, transform_boxes
 from .render import REPRESENTATIONS, estimate_noise, render
 
-__all__ = ["Detector", "DetectionResult", "DEFAULT_MIN_SCORE", "default_model_path", "find_fits"]
+__all__ = ["Detector", "DetectionResult", "DEFAULT_MIN_SCORE", "CLASS_MODES", "default_model_path", "find_fits"]
+
+CLASS_MODES = ("contours", "network")
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
 
@@ -93,7 +96,8 @@ class Detector:
 
     def __init__(self, *, predictor: Callable, class_names: Sequence[str] = RGZ_CLASSES,
                  representation: str = "D1", spec: FrameSpec = FrameSpec(), overlap: float = 0.25,
-                 batch_size: int = 8, nms_thresh: float = 0.5, edge_penalty: float = 0.5) -> None:
+                 batch_size: int = 8, nms_thresh: float = 0.5, edge_penalty: float = 0.5,
+                 classes: str = "contours") -> None:
         if representation not in REPRESENTATIONS:
             raise CheckpointError(f"unknown input representation {representation!r}; "
                                   f"expected one of {', '.join(REPRESENTATIONS)}")
@@ -105,6 +109,11 @@ class Detector:
         self.batch_size = batch_size
         self.nms_thresh = nms_thresh
         self.edge_penalty = edge_penalty  # NMS priority of boxes cut by an inner tile edge
+        if classes not in CLASS_MODES:
+            raise UserError(f"classes={classes!r}: expected one of {', '.join(CLASS_MODES)}")
+        # "contours": the network finds and groups each source; RGZ's rule (islands above the lowest contour,
+        # peaks in the contour tree) counts its components and peaks. "network": the network's own class.
+        self.classes = classes
         self.last_errors: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------------ construction
@@ -295,10 +304,15 @@ class Detector:
         keep, class_scores = self._merge(boxes_a, scores_a, labels_a, probs_a, prio_a, p.image)
         sel = [i for i in keep if scores_a[i] >= min_score]
         class_scores = class_scores[[keep.index(i) for i in sel]] if sel else np.zeros((0, k))
+        names = [self.class_names[int(c) - 1] for c in labels_a[sel]]
+        if self.classes == "contours" and set(self.class_names) <= set(RGZ_CLASSES):
+            for i, cid in enumerate(classify_boxes(p.image.data, boxes_a[sel])):
+                if cid is not None and RGZ_CLASSES[cid - 1] in self.class_names:
+                    names[i] = RGZ_CLASSES[cid - 1]
         beam = (p.image.beam.bmaj / 3600.0, p.image.beam.bmin / 3600.0) if p.image.beam else None
         return ImageDetections(
             image=p.path, data=p.image.data, wcs=p.image.wcs, boxes=detector_to_astropy(boxes_a[sel]).reshape(-1, 4),
-            labels=[self.class_names[int(c) - 1] for c in labels_a[sel]], scores=scores_a[sel],
+            labels=names, scores=scores_a[sel],
             class_scores=class_scores, beam=beam,
             ir_data=p.ir.data if p.ir is not None else None, ir_wcs=p.ir.wcs if p.ir is not None else None)
 

@@ -4,8 +4,8 @@
 the RGZ dataset layout of docs/ARCHITECTURE.md.
 """
 
+from ..contours import LabelRules, class_id, count_peaks, find_islands, noise_sigma, source_box
 from .beam import Beam, first_beam
-from .labels import LabelRules, class_id, count_peaks, find_islands, noise_sigma, source_box
 from .noise import RealBackgrounds
 from .sky import BALANCED_CLASS_WEIGHTS, DR1_CLASS_COUNTS, RANDOMISED, Field, SimConfig, simulate_field
 from .writer import write_dataset

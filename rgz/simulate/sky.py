@@ -1,5 +1,5 @@
 """One simulated FIRST cutout: an RGZ target at the centre, unrelated field sources, FIRST noise and artefacts,
-and labels measured on the final image by RGZ's rules (``labels.py``)."""
+and labels measured on the final image by RGZ's rules (``rgz.contours``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from ..contours import LabelRules, class_id, count_peaks, find_islands, source_box
 from .beam import Beam, first_beam
-from .labels import LabelRules, class_id, count_peaks, find_islands, source_box
 from .morphology import Source, render, sample_neighbour, sample_source
 from .noise import RealBackgrounds, clean_bias, correlated_noise, nan_edge, sidelobes, stripes
 

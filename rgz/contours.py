@@ -1,6 +1,9 @@
 """RGZ / ClaRAN labels measured on an image: components, peaks, class and box.
 
-- noise sigma = MAD / 0.6745 over the image (ClaRAN); contours at ``level_sigma`` x sigma, each level x2;
+The simulator labels its cutouts with these rules, and ``Detector`` classifies each detected source with
+them (``classify_boxes``): the network finds and groups a source, the contours count its parts.
+
+- noise sigma = MAD / 0.6745 over the image (ClaRAN); contours at ``level_sigma`` (5) x sigma, each level x2;
 - a component is an island (8-connected pixels) above the lowest contour; islands whose bounding-box diagonal
   is under 8/301 of the image width are dropped, as RGZ's make_contours.py does (noise specks);
 - peaks = leaves of the contour tree: closed contours that enclose no higher contour (what RGZ volunteers saw
@@ -18,14 +21,17 @@ from scipy import ndimage
 
 from rgz import RGZ_CLASSES
 
-__all__ = ["LabelRules", "Islands", "noise_sigma", "find_islands", "count_peaks", "class_id", "source_box"]
+__all__ = ["LabelRules", "Islands", "noise_sigma", "find_islands", "count_peaks", "class_id", "source_box",
+           "classify_boxes"]
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
 @dataclass(frozen=True, kw_only=True)
 class LabelRules:
-    level_sigma: float = 4.0  # lowest contour in units of the MAD noise
+    # lowest contour in units of the MAD noise: 5, ClaRAN's D3 contours (REFERENCE.md); see docs/NOTES.md for
+    # 4 vs 5 on real RGZ labels
+    level_sigma: float = 5.0
     level_factor: float = 2.0
     n_levels: int = 14
     min_diag_fraction: float = 8.0 / 301.0  # RGZ make_contours.py THRESHOLD / image width
@@ -105,3 +111,36 @@ def source_box(islands: Islands, ids: list[int], shape: tuple[int, int], square:
         box[[0, 2]] = np.clip(box[[0, 2]], 0, shape[1])
         box[[1, 3]] = np.clip(box[[1, 3]], 0, shape[0])
     return box
+
+
+def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = LabelRules(), *,
+                   min_inside: float = 0.5, pad: float = 1.0) -> list[int | None]:
+    """RGZ class id (1..6) of each box by RGZ's rule, or None where the rule gives none.
+
+    ``boxes`` are x1, y1, x2, y2 in the detector convention (pixel i covers [i, i+1)) of ``image``. A box owns
+    the islands (above the lowest contour) with more than ``min_inside`` of their pixels inside it, grown by
+    ``pad`` pixels; its class is XC_YP from their number and their peaks. None: no island (a source fainter
+    than the lowest contour) or more than 3.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not len(boxes):
+        return []
+    isl = find_islands(image, rules)
+    sizes = np.bincount(isl.labels.ravel(), minlength=isl.count + 1)
+    img = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=-np.inf)
+    h, w = isl.labels.shape
+    out: list[int | None] = []
+    for x1, y1, x2, y2 in boxes:
+        r0, r1 = max(0, int(np.floor(y1 - pad))), min(h, int(np.ceil(y2 + pad)))
+        c0, c1 = max(0, int(np.floor(x1 - pad))), min(w, int(np.ceil(x2 + pad)))
+        u, n = np.unique(isl.labels[r0:r1, c0:c1], return_counts=True)
+        ids = [int(i) for i, k in zip(u, n, strict=True) if i and k > min_inside * sizes[i]]
+        if not ids:
+            out.append(None)
+            continue
+        s = [isl.slices[i - 1] for i in ids]  # peaks are counted on the islands' own window, not the image
+        win = (slice(min(t[0].start for t in s), max(t[0].stop for t in s)),
+               slice(min(t[1].start for t in s), max(t[1].stop for t in s)))
+        mask = np.isin(isl.labels[win], ids)
+        out.append(class_id(len(ids), count_peaks(img[win], mask, isl.levels)))
+    return out
