@@ -50,16 +50,19 @@ def _exclusions(path: str | None) -> tuple[str, ...]:
               help="Stronger domain randomisation (beam, noise level, sidelobes, pixel-scale jitter) for sim-to-real.")
 @click.option("--label-sigma", type=click.FloatRange(min=1.0, max=20.0), default=5.0, show_default=True,
               help="Lowest contour of the labels, in MAD noise sigmas (components are islands above it).")
+@click.option("--label-factor", type=click.FloatRange(min=1.05, max=10.0), default=2.0**0.5, show_default="sqrt 2",
+              help="Ratio between contour levels (peaks are the contour tree's leaves).")
 @click.option("--overwrite", is_flag=True, help="Replace the simulated files of a non-empty OUTDIR.")
 def simulate(outdir: str, count: int, seed: int, size: int, pixel_scale: float, ir: bool, backgrounds: str | None,
              exclude_backgrounds: str | None, workers: int, class_balance: bool, randomise: bool,
-             label_sigma: float, overwrite: bool) -> None:
+             label_sigma: float, label_factor: float, overwrite: bool) -> None:
     """Write COUNT simulated FIRST cutouts with RGZ labels to OUTDIR (radio/, ir/, annotations.json)."""
     from rgz.simulate import LabelRules, SimConfig, write_dataset
 
     if backgrounds is not None and abs(pixel_scale - 1.8) > 0.09:
         raise UserError(f"--backgrounds needs --pixel-scale 1.8 (FIRST's), not {pixel_scale}")
-    cfg = SimConfig(size=size, pixel_scale=pixel_scale, rules=LabelRules(level_sigma=label_sigma))
+    cfg = SimConfig(size=size, pixel_scale=pixel_scale, rules=LabelRules(level_sigma=label_sigma,
+                                                                              level_factor=label_factor))
     path = write_dataset(outdir, count=count, seed=seed, cfg=cfg, ir=ir, backgrounds=backgrounds,
                          exclude_backgrounds=_exclusions(exclude_backgrounds), overwrite=overwrite,
                          workers=workers, progress=count >= 200,

@@ -3,7 +3,7 @@
 The simulator labels its cutouts with these rules, and ``Detector`` classifies each detected source with
 them (``classify_boxes``): the network finds and groups a source, the contours count its parts.
 
-- noise sigma = MAD / 0.6745 over the image (ClaRAN); contours at ``level_sigma`` (5) x sigma, each level x2;
+- noise sigma = MAD / 0.6745 over the image (ClaRAN); contours at ``level_sigma`` (5) x sigma, each level x sqrt 2;
 - a component is an island (8-connected pixels) above the lowest contour; islands whose bounding-box diagonal
   is under 8/301 of the image width are dropped, as RGZ's make_contours.py does (noise specks);
 - peaks = leaves of the contour tree: closed contours that enclose no higher contour (what RGZ volunteers saw
@@ -32,8 +32,8 @@ class LabelRules:
     # lowest contour in units of the MAD noise: 5, ClaRAN's D3 contours (REFERENCE.md); see docs/NOTES.md for
     # 4 vs 5 on real RGZ labels
     level_sigma: float = 5.0
-    level_factor: float = 2.0
-    n_levels: int = 14
+    level_factor: float = 2.0**0.5  # contour spacing; peaks are the contour tree's leaves (NOTES: sqrt 2 vs 2)
+    n_levels: int = 28  # up to 5 x 2^13.5 sigma
     min_diag_fraction: float = 8.0 / 301.0  # RGZ make_contours.py THRESHOLD / image width
     square_boxes: bool = True
 
