@@ -33,10 +33,12 @@ from rgz import DEFAULT_MIN_SCORE
 @click.option("--classes", type=click.Choice(["contours", "network"]), default="contours", show_default=True,
               help="How each source gets its XC_YP class: 'contours' counts the islands and peaks inside its box "
                    "(RGZ's rule: 4 sigma lowest contour); 'network' keeps the network's own class.")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="Processes, one torch thread each (2 on a 2-core laptop is about twice as fast as 1).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, output: str | None,
            regions_path: str | None, plot_dir: str | None, min_score: float, batch_size: int, classes: str,
-           overwrite: bool) -> None:
+           workers: int, overwrite: bool) -> None:
     """Find and classify radio sources in FITS images (files or folders of FITS files)."""
     from catalogs import catalog_format, check_output
     from rgz.detector import find_fits
@@ -66,7 +68,8 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
         if not dist.is_initialized():
             dist.init_process_group("gloo")
     mine = files[rank::world]
-    res = det.detect_many(mine, ir=ir_path, min_score=min_score, progress=rank == 0 and sys.stderr.isatty())
+    res = det.detect_many(mine, ir=ir_path, min_score=min_score, progress=rank == 0 and sys.stderr.isatty(),
+                          workers=workers)
     if plot_dir:
         _write_plots(res, plot_names, ir_path)
 

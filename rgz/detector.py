@@ -114,6 +114,7 @@ class Detector:
         # "contours": the network finds and groups each source; RGZ's rule (islands above the lowest contour,
         # peaks in the contour tree) counts its components and peaks. "network": the network's own class.
         self.classes = classes
+        self.source: tuple[str | None, dict] | None = None  # (checkpoint, load kwargs): lets workers reload it
         self.last_errors: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------------ construction
@@ -138,8 +139,10 @@ class Detector:
             raise CheckpointError(f"{ckpt['path']}: representation {rgz['representation']} has {channels} channels "
                                   f"but the model takes {model.cfg.BACKBONE.IN_CHANNELS}")
         spec = FrameSpec(size=int(rgz["frame_size"]), pixel_scale_arcsec=float(rgz["pixel_scale_arcsec"]))
-        return cls(predictor=Predictor(model), class_names=names, representation=rgz["representation"], spec=spec,
-                   **kwargs)
+        det = cls(predictor=Predictor(model), class_names=names, representation=rgz["representation"], spec=spec,
+                  **kwargs)
+        det.source = (str(path), dict(kwargs))
+        return det
 
     # ------------------------------------------------------------------ detection
     def detect(self, paths: str | os.PathLike | Iterable[str | os.PathLike], *,
@@ -159,11 +162,24 @@ class Detector:
         return res.table
 
     def detect_many(self, paths: Iterable[str | os.PathLike], *, ir: str | os.PathLike | dict | None = None,
-                    min_score: float = DEFAULT_MIN_SCORE, progress: bool = False) -> DetectionResult:
-        """The batch engine behind ``detect`` and ``claran detect``: never raises for a bad input file."""
+                    min_score: float = DEFAULT_MIN_SCORE, progress: bool = False, workers: int = 1) -> DetectionResult:
+        """The batch engine behind ``detect`` and ``claran detect``: never raises for a bad input file.
+
+        ``workers`` > 1 spreads the files over that many processes with one torch thread each (rgz.parallel);
+        it needs a Detector made by ``Detector.load``.
+        """
         from catalogs import build_catalog  # the catalogue layer builds the table (schema, units, UCDs)
 
         files = find_fits(paths)
+        if workers > 1 and len(files) > 1:
+            if self.source is None:
+                raise UserError("workers > 1 needs a Detector from Detector.load (the workers reload its checkpoint)")
+            from .parallel import detect_in_workers
+
+            res = detect_in_workers(self.source, files, ir=ir, min_score=min_score, workers=workers,
+                                    batch_size=self.batch_size, progress=progress)
+            self.last_errors = list(res.errors)
+            return res
         result = DetectionResult(table=None)  # type: ignore[arg-type]
         found: list = []
         ir_cache: dict[str, RadioImage | Exception] = {}

@@ -9,7 +9,28 @@ import pytest
 import torch
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+EXAMPLES = Path(__file__).resolve().parents[1] / "rgz" / "examples"
 
+
+def test_worker_processes_give_the_same_catalogue(tmp_path):
+    from rgz.detector import Detector
+
+    files = sorted(str(p) for p in EXAMPLES.glob("*.fits")) + [str(tmp_path / "missing.fits")]
+    det = Detector.load(batch_size=1)  # one file per chunk: both workers get work
+    one, two = det.detect_many(files), det.detect_many(files, workers=2)
+    assert len(one.table) > 0 and one.n_images == two.n_images == len(files) - 1
+    for col in ("image", "morphology", "ra", "dec", "score", "x_min", "y_max"):
+        assert list(one.table[col]) == list(two.table[col]), col
+    assert [e[0] for e in two.errors] == [files[-1]] and det.last_errors == two.errors
+
+
+def test_workers_need_a_loaded_detector():
+    from claran.errors import UserError
+    from rgz.detector import Detector
+
+    det = Detector(predictor=lambda x: {}, representation="phys")
+    with pytest.raises(UserError, match="Detector.load"):
+        det.detect_many([str(p) for p in EXAMPLES.glob("*.fits")], workers=2)
 
 
 def test_predictor_folds_frozen_bn_without_touching_the_model_or_its_detections():
