@@ -2,8 +2,13 @@
 
     python benchmarks/train_speed.py [--size 600] [--batch 2] [--steps 3]
 
-Same input size, batch, random init, synthetic images with 3 boxes each, SGD steps timed after one warm-up
-step. Runs on the GPU when there is one (both with AMP; claran channels_last as its trainer), else the CPU.
+Same work on both sides: input size, batch, random init, synthetic images with 3 boxes each, and the same
+trainable layers: torchvision's model is built as its pretrained recipe trains it (FrozenBatchNorm2d,
+``trainable_backbone_layers=3``: stem and res2 frozen), which is claran's default (FreezeBN, FREEZE_AT=2).
+``fasterrcnn_resnet50_fpn(weights=None)`` would instead train every layer with batch-statistics BN.
+SGD steps are timed interleaved (torchvision, claran, torchvision, ...) after one warm-up step each, and the
+medians compared, so load changes on a shared machine hit both alike. Runs on the GPU when there is one
+(both with AMP; claran channels_last as its trainer), else the CPU.
 """
 
 from __future__ import annotations
@@ -25,16 +30,31 @@ def _targets(n: int, size: int, device: torch.device, masks: bool = False) -> li
     return out
 
 
-def _throughput(step, batch: int, steps: int, cuda: bool) -> float:
-    step()
-    if cuda:
-        torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if cuda:
-        torch.cuda.synchronize()
-    return batch * steps / (time.perf_counter() - t)
+def _interleaved(steps: dict, n: int, cuda: bool) -> dict[str, float]:
+    """Median seconds per step of each, stepped in turn."""
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    for f in steps.values():  # warm-up
+        f()
+    for _ in range(n):
+        for k, f in steps.items():
+            if cuda:
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            f()
+            if cuda:
+                torch.cuda.synchronize()
+            times[k].append(time.perf_counter() - t)
+    return {k: float(torch.tensor(v).median()) for k, v in times.items()}
+
+
+def torchvision_peer(size: int, num_classes: int) -> torch.nn.Module:
+    """fasterrcnn_resnet50_fpn as torchvision trains it from ImageNet weights: frozen BN, 3 trainable stages."""
+    from torchvision.models.detection import FasterRCNN
+    from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
+    from torchvision.ops import FrozenBatchNorm2d
+
+    backbone = _resnet_fpn_extractor(torchvision.models.resnet50(norm_layer=FrozenBatchNorm2d), 3)
+    return FasterRCNN(backbone, num_classes=num_classes, min_size=size, max_size=max(1000, size))
 
 
 def main() -> None:
@@ -51,9 +71,7 @@ def main() -> None:
     targets = _targets(args.batch, args.size, device)
     images = [torch.rand(3, args.size, args.size, device=device) for _ in range(args.batch)]
 
-    tv = torchvision.models.detection.fasterrcnn_resnet50_fpn(
-        weights=None, weights_backbone=None, num_classes=81, min_size=args.size, max_size=max(1000, args.size),
-        trainable_backbone_layers=3).to(device).train()
+    tv = torchvision_peer(args.size, 81).to(device).train()
     opt_tv = torch.optim.SGD([p for p in tv.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
 
     scaler_tv = torch.amp.GradScaler("cuda", enabled=cuda)
@@ -85,10 +103,13 @@ def main() -> None:
         scaler.step(opt)
         scaler.update()
 
-    ips_tv = _throughput(tv_step, args.batch, args.steps, cuda)
-    ips_ours = _throughput(our_step, args.batch, args.steps, cuda)
+    sec = _interleaved({"torchvision": tv_step, "claran": our_step}, args.steps, cuda)
+    ips_tv, ips_ours = args.batch / sec["torchvision"], args.batch / sec["claran"]
+    n_tv = sum(p.numel() for p in tv.parameters() if p.requires_grad)
+    n_ours = sum(p.numel() for p in ours.parameters() if p.requires_grad)
     where = torch.cuda.get_device_name() if cuda else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"R50-FPN Faster R-CNN training at {args.size}px, batch {args.batch}, {args.steps} steps on {where}:")
+    print(f"R50-FPN Faster R-CNN training at {args.size}px, batch {args.batch}, {args.steps} steps each on {where}; "
+          f"trainable parameters: torchvision {n_tv / 1e6:.2f} M, claran {n_ours / 1e6:.2f} M")
     print(f"  torchvision {ips_tv:.2f} img/s   claran {ips_ours:.2f} img/s   claran/torchvision {ips_ours / ips_tv:.2f}x"
           + ("  (both with AMP)" if cuda else ""))
 
