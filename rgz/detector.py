@@ -115,6 +115,7 @@ class Detector:
         # peaks in the contour tree) counts its components and peaks. "network": the network's own class.
         self.classes = classes
         self.source: tuple[str | None, dict] | None = None  # (checkpoint, load kwargs): lets workers reload it
+        self._pool: Any = None  # rgz.parallel.WorkerPool of the last workers > 1 call
         self.last_errors: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------------ construction
@@ -174,10 +175,13 @@ class Detector:
         if workers > 1 and len(files) > 1:
             if self.source is None:
                 raise UserError("workers > 1 needs a Detector from Detector.load (the workers reload its checkpoint)")
-            from .parallel import detect_in_workers
+            from .parallel import WorkerPool
 
-            res = detect_in_workers(self.source, files, ir=ir, min_score=min_score, workers=workers,
-                                    batch_size=self.batch_size, progress=progress)
+            if self._pool is None or self._pool.workers != workers:
+                if self._pool is not None:
+                    self._pool.close()
+                self._pool = WorkerPool(self.source, workers)
+            res = self._pool.detect(files, ir=ir, min_score=min_score, batch_size=self.batch_size, progress=progress)
             self.last_errors = list(res.errors)
             return res
         result = DetectionResult(table=None)  # type: ignore[arg-type]
@@ -361,6 +365,12 @@ class Detector:
                 in_c = group & (lab == c + 1)[None, :]
                 out[rows, c] = np.where(in_c, scores[None, :], 0.0).max(axis=1)
         return keep, out
+
+    def close(self) -> None:
+        """End the worker processes of ``detect_many(..., workers=N)`` (they otherwise live until exit)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     # ------------------------------------------------------------------ plotting
     def plot(self, path: str | os.PathLike, table: Table | None = None, *, ir: str | os.PathLike | None = None):

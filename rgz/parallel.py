@@ -2,18 +2,20 @@
 
 A small model on a small frame leaves most of a core idle in torch's intra-op threads (hand-offs cost more
 than the work), so on a laptop or a CPU node, N single-thread processes go faster than one N-thread process.
-Each worker loads the model once (from the checkpoint the parent's Detector came from); files go out in
-chunks so every worker stays busy, and the catalogue keeps the input order.
+Each worker loads the model once (from the checkpoint the parent's Detector came from) and the Detector
+keeps the pool for its next calls; files go out in chunks so every worker stays busy, and the catalogue
+keeps the input order.
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
+import weakref
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["detect_in_workers"]
+__all__ = ["WorkerPool"]
 
 _DETECTOR: Any = None  # the worker's own Detector
 
@@ -33,29 +35,39 @@ def _detect(files: list[str], ir: Any, min_score: float) -> tuple:
     return res.table, res.errors, res.wcs, res.n_images
 
 
-def detect_in_workers(source: tuple[str | None, dict], files: list[str], *, ir: Any, min_score: float,
-                      workers: int, batch_size: int, progress: bool = False):
-    """``DetectionResult`` of ``files`` computed by ``workers`` processes loading ``source`` = (path, kwargs)."""
-    from astropy.table import vstack
+class WorkerPool:
+    """``workers`` processes that each loaded ``source`` = (checkpoint, Detector.load kwargs) once; reused
+    across calls (a Jupyter session pays the start-up once). ``close()`` ends them; so does garbage collection."""
 
-    from .detector import DetectionResult, _progress
+    def __init__(self, source: tuple[str | None, dict], workers: int) -> None:
+        self.source, self.workers = source, workers
+        # spawn, not fork: a forked child would inherit the parent's torch thread pool and any open handles
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_start, initargs=source)
+        weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
 
-    size = max(batch_size, math.ceil(len(files) / (4 * workers)))
-    chunks = [files[i:i + size] for i in range(0, len(files), size)]
-    bar = _progress(len(files), progress)
-    parts = []
-    # spawn, not fork: a forked child would inherit the parent's torch thread pool and any open handles
-    with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start, initargs=source) as pool:
-        for chunk, part in zip(chunks, pool.map(_detect, chunks, [ir] * len(chunks), [min_score] * len(chunks)),
-                               strict=True):
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def detect(self, files: list[str], *, ir: Any, min_score: float, batch_size: int, progress: bool = False):
+        """``DetectionResult`` of ``files``, in their order."""
+        from astropy.table import vstack
+
+        from .detector import DetectionResult, _progress
+
+        size = max(batch_size, math.ceil(len(files) / (4 * self.workers)))
+        chunks = [files[i:i + size] for i in range(0, len(files), size)]
+        bar = _progress(len(files), progress)
+        parts = []
+        n = len(chunks)
+        for chunk, part in zip(chunks, self._pool.map(_detect, chunks, [ir] * n, [min_score] * n), strict=True):
             parts.append(part)
             bar.update(len(chunk))
-    bar.close()
-    tables = [p[0] for p in parts]
-    out = DetectionResult(table=vstack(tables, metadata_conflicts="silent") if len(tables) > 1 else tables[0])
-    for _, errors, wcs, n in parts:
-        out.errors += errors
-        out.wcs.update(wcs)
-        out.n_images += n
-    return out
+        bar.close()
+        tables = [p[0] for p in parts]
+        out = DetectionResult(table=vstack(tables, metadata_conflicts="silent") if len(tables) > 1 else tables[0])
+        for _, errors, wcs, k in parts:
+            out.errors += errors
+            out.wcs.update(wcs)
+            out.n_images += k
+        return out

@@ -22,6 +22,10 @@ def test_worker_processes_give_the_same_catalogue(tmp_path):
     for col in ("image", "morphology", "ra", "dec", "score", "x_min", "y_max"):
         assert list(one.table[col]) == list(two.table[col]), col
     assert [e[0] for e in two.errors] == [files[-1]] and det.last_errors == two.errors
+    pool = det._pool
+    assert len(det.detect_many(files[:2], workers=2).table) > 0 and det._pool is pool  # the workers are reused
+    det.close()
+    assert det._pool is None
 
 
 def test_workers_need_a_loaded_detector():
