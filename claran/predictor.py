@@ -34,19 +34,29 @@ class Predictor:
     ``fuse_bn=True`` (default) runs a private copy of the model with every FrozenBatchNorm folded into its
     conv (one op less per conv; the caller's model and state_dict are untouched). Detections equal the
     unfused model's up to float rounding (docs/notes/performance.md); ``fuse_bn=False`` runs the model as is.
+
+    ``precision="bf16"`` runs convolutions and fully connected layers in bfloat16 (autocast, channels_last;
+    box decoding, NMS and masks stay float32): about 1.8x faster on CPUs with AVX512-BF16 or AMX, with
+    detections that move by bf16 rounding (measured in docs/NOTES.md). Default ``"fp32"``.
     """
 
     def __init__(self, model: torch.nn.Module, *, device: str | torch.device | None = None,
-                 fuse_bn: bool = True) -> None:
+                 fuse_bn: bool = True, precision: str = "fp32") -> None:
         cfg = getattr(model, "cfg", None)
         if cfg is None:
             raise UserError("Predictor needs a model from claran.build_model / load_model / from_torchvision")
         if device is not None:
             model = model.to(device)
+        if precision not in ("fp32", "bf16"):
+            raise UserError(f"precision={precision!r}: expected 'fp32' or 'bf16'")
         model = model.eval()
+        private = False
         if fuse_bn and hasattr(model, "fuse_frozen_bn") and any(
                 isinstance(m, FrozenBatchNorm2d) for m in model.modules()):
-            model = copy.deepcopy(model).fuse_frozen_bn()
+            model, private = copy.deepcopy(model).fuse_frozen_bn(), True
+        if precision == "bf16":  # oneDNN's bf16 convolutions are fastest on channels_last; on a private copy
+            model = (model if private else copy.deepcopy(model)).to(memory_format=torch.channels_last)
+        self.precision = precision
         self.model = model
         self.cfg = cfg
         self.device = next(model.parameters()).device
@@ -96,7 +106,8 @@ class Predictor:
             return []
         with torch.inference_mode():
             inputs = [self._prepare(im) for im in images]
-            outputs = self.model(inputs, normalized=self.resize_mode == "torch")
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                outputs = self.model(inputs, normalized=self.resize_mode == "torch")
             results = []
             for im, x, out in zip(images, inputs, outputs):
                 h, w = im.shape[:2]

@@ -37,6 +37,27 @@ def test_workers_need_a_loaded_detector():
         det.detect_many([str(p) for p in EXAMPLES.glob("*.fits")], workers=2)
 
 
+def test_bf16_predictor_gives_the_trained_models_catalogue():
+    """bfloat16 convolutions (Predictor(precision="bf16")) on the bundled model: the same sources, classes and
+    boxes up to bf16 rounding; the caller's model is left as it was."""
+    from claran.errors import UserError
+    from claran.predictor import Predictor
+    from rgz.detector import Detector
+
+    files = sorted(str(p) for p in EXAMPLES.glob("*.fits"))
+    fp32, bf16 = Detector.load(), Detector.load()
+    model = bf16.predictor.model
+    bf16.predictor = Predictor(model, precision="bf16")
+    assert bf16.predictor.model is not model and model.backbone.body.conv1.weight.is_contiguous()
+    a, b = fp32.detect_many(files, min_score=0.5).table, bf16.detect_many(files, min_score=0.5).table
+    assert len(a) >= 4 and list(a["morphology"]) == list(b["morphology"])
+    for c in ("x_min", "y_min", "x_max", "y_max"):
+        np.testing.assert_allclose(a[c], b[c], rtol=0, atol=0.5)
+    np.testing.assert_allclose(a["score"], b["score"], rtol=0, atol=0.03)
+    with pytest.raises(UserError, match="precision='fp16'"):
+        Predictor(model, precision="fp16")
+
+
 def test_predictor_folds_frozen_bn_without_touching_the_model_or_its_detections():
     import claran
     from claran import Config

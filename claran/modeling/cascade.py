@@ -47,7 +47,7 @@ class CascadeROIHeads(ROIHeads):
     def _run_stage(self, k: int, feats, boxes: Sequence[torch.Tensor], image_sizes):
         x = self.box_pooler(feats, boxes)
         x = _ScaleGrad.apply(x, 1.0 / len(self.ious))
-        logits, deltas = self.box_predictors[k](self.box_heads[k](x))
+        logits, deltas = (t.float() for t in self.box_predictors[k](self.box_heads[k](x)))
         refined = self.box_coders[k].decode(deltas, torch.cat(list(boxes)))
         refined = [clip_boxes_to_image(r, s) for r, s in zip(refined.detach().split([len(b) for b in boxes]),
                                                                  image_sizes)]

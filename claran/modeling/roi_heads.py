@@ -199,7 +199,7 @@ class ROIHeads(nn.Module):
             x = c4_map[torch.cat(labels) > 0]
         else:
             x = self.mask_pooler(feats, fg_boxes)
-        logits = self.mask_head(x)
+        logits = self.mask_head(x).float()
         m = logits.shape[-1]
         tgt = []
         for b, lab, gi, t in zip(fg_boxes, labels, gt_idx, targets):
@@ -220,7 +220,7 @@ class ROIHeads(nn.Module):
         x = self.mask_pooler(feats, boxes)
         if self.c4:
             x = self.box_head(x)
-        logits = self.mask_head(x)
+        logits = self.mask_head(x).float()
         labels = torch.cat([d["labels"] for d in dets])
         probs = logits[torch.arange(labels.numel(), device=labels.device), labels - 1].sigmoid()[:, None]
         for d, p in zip(dets, probs.split([len(b) for b in boxes])):
@@ -242,7 +242,7 @@ class ROIHeads(nn.Module):
             targets = self._split_targets(targets)
             boxes, labels, gt_idx = self._sample(proposals, targets)
             x, c4_map = self._box_features(feats, boxes)
-            logits, deltas = self.box_predictor(x)
+            logits, deltas = (t.float() for t in self.box_predictor(x))
             box_t = self._box_targets(self.box_coder, boxes, labels, gt_idx, targets)
             lab_t = torch.cat(labels)
             label_loss, box_loss = fastrcnn_losses(logits, deltas, lab_t, box_t)
@@ -251,7 +251,7 @@ class ROIHeads(nn.Module):
                 losses["maskrcnn_loss"] = self._mask_losses(feats, boxes, labels, gt_idx, targets, c4_map)
             return losses
         x, _ = self._box_features(feats, proposals)
-        logits, deltas = self.box_predictor(x)
+        logits, deltas = (t.float() for t in self.box_predictor(x))
         boxes = self.box_coder.decode(deltas, torch.cat(list(proposals))).view(deltas.shape[0], -1, 4)
         dets = self._postprocess(boxes, F.softmax(logits.float(), -1), image_sizes, [len(p) for p in proposals])
         if self.has_mask:

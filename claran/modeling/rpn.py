@@ -89,6 +89,8 @@ class RPN(nn.Module):
     ) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
         """Proposals per image (detached, clipped to that image) and, in training, the RPN losses."""
         logits, deltas = self.head(feats)
+        # float32 from here on under autocast: anchors decode to pixels, bf16 would round them to 2-4 px
+        logits, deltas = [lg.float() for lg in logits], [d.float() for d in deltas]
         anchors = self.anchor_generator([tuple(f.shape[-2:]) for f in feats], padded_size)
         with torch.no_grad():
             proposals = self._proposals(anchors, [lg.detach() for lg in logits], [d.detach() for d in deltas],
