@@ -45,10 +45,9 @@ def test_bf16_predictor_gives_the_trained_models_catalogue():
     from rgz.detector import Detector
 
     files = sorted(str(p) for p in EXAMPLES.glob("*.fits"))
-    fp32, bf16 = Detector.load(), Detector.load()
-    model = bf16.predictor.model
-    bf16.predictor = Predictor(model, precision="bf16")
-    assert bf16.predictor.model is not model and model.backbone.body.conv1.weight.is_contiguous()
+    fp32, bf16 = Detector.load(), Detector.load(precision="bf16")
+    model = fp32.predictor.model
+    assert Predictor(model, precision="bf16").model is not model and model.backbone.body.conv1.weight.is_contiguous()
     a, b = fp32.detect_many(files, min_score=0.5).table, bf16.detect_many(files, min_score=0.5).table
     assert len(a) >= 4 and list(a["morphology"]) == list(b["morphology"])
     for c in ("x_min", "y_min", "x_max", "y_max"):
