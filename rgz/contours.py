@@ -58,13 +58,16 @@ class Islands:
         return len(self.slices)
 
 
-def find_islands(image: np.ndarray, rules: LabelRules = LabelRules(), sigma: float | None = None) -> Islands:
+def find_islands(image: np.ndarray, rules: LabelRules = LabelRules(), sigma: float | None = None, *,
+                 min_diag: float | None = None) -> Islands:
+    """Islands above the lowest contour. Specks whose bounding-box diagonal is under ``min_diag`` pixels are
+    dropped (default: ``rules.min_diag_fraction`` of the image width, RGZ's rule for a 3' cutout)."""
     sigma = noise_sigma(image) if sigma is None else sigma
     levels = sigma * rules.level_sigma * rules.level_factor ** np.arange(rules.n_levels)
     img = np.nan_to_num(image, nan=-np.inf)
     lab, n = ndimage.label(img >= levels[0], structure=_EIGHT)
     slices = ndimage.find_objects(lab)
-    min_diag = rules.min_diag_fraction * image.shape[1]
+    min_diag = rules.min_diag_fraction * image.shape[1] if min_diag is None else min_diag
     keep = [k + 1 for k, s in enumerate(slices)
             if np.hypot(s[0].stop - s[0].start, s[1].stop - s[1].start) > min_diag]
     remap = np.zeros(n + 1, dtype=np.int32)
@@ -114,18 +117,22 @@ def source_box(islands: Islands, ids: list[int], shape: tuple[int, int], square:
 
 
 def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = LabelRules(), *,
-                   min_inside: float = 0.5, pad: float = 1.0) -> list[int | None]:
+                   min_inside: float = 0.5, pad: float = 1.0, pixel_scale_arcsec: float | None = None
+                   ) -> list[int | None]:
     """RGZ class id (1..6) of each box by RGZ's rule, or None where the rule gives none.
 
     ``boxes`` are x1, y1, x2, y2 in the detector convention (pixel i covers [i, i+1)) of ``image``. A box owns
     the islands (above the lowest contour) with more than ``min_inside`` of their pixels inside it, grown by
     ``pad`` pixels; its class is XC_YP from their number and their peaks. None: no island (a source fainter
-    than the lowest contour) or more than 3.
+    than the lowest contour) or more than 3. With ``pixel_scale_arcsec``, noise specks are judged on the sky
+    (RGZ's threshold on its 3' cutouts: a diagonal under 8/301 of 180") instead of by the image width, so a
+    large mosaic keeps its small islands.
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if not len(boxes):
         return []
-    isl = find_islands(image, rules)
+    min_diag = None if not pixel_scale_arcsec else rules.min_diag_fraction * 180.0 / pixel_scale_arcsec
+    isl = find_islands(image, rules, min_diag=min_diag)
     sizes = np.bincount(isl.labels.ravel(), minlength=isl.count + 1)
     img = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=-np.inf)
     h, w = isl.labels.shape

@@ -341,7 +341,8 @@ class Detector:
         class_scores = class_scores[[keep.index(i) for i in sel]] if sel else np.zeros((0, k))
         names = [self.class_names[int(c) - 1] for c in labels_a[sel]]
         if self.classes == "contours" and set(self.class_names) <= set(RGZ_CLASSES):
-            for i, cid in enumerate(classify_boxes(p.image.data, boxes_a[sel])):
+            for i, cid in enumerate(classify_boxes(p.image.data, boxes_a[sel],
+                                                   pixel_scale_arcsec=p.image.pixel_scale_arcsec)):
                 if cid is not None and RGZ_CLASSES[cid - 1] in self.class_names:
                     names[i] = RGZ_CLASSES[cid - 1]
         beam = (p.image.beam.bmaj / 3600.0, p.image.beam.bmin / 3600.0) if p.image.beam else None

@@ -102,3 +102,13 @@ def test_detector_rejects_unknown_mode():
 
     with pytest.raises(UserError, match="classes='votes'"):
         Detector(predictor=CentreBox(), classes="votes")
+
+
+def test_specks_are_judged_on_the_sky_not_by_image_width():
+    """A compact source in a large mosaic keeps its island: RGZ's speck threshold is 8/301 of a 3' cutout."""
+    yy, xx = np.mgrid[0:1000, 0:1000]
+    img = np.random.default_rng(1).normal(0.0, 1.0, (1000, 1000))
+    img += 60 * np.exp(-((xx - 500) ** 2 + (yy - 500) ** 2) / (2 * 2.0**2))
+    box = [[493, 493, 508, 508]]
+    assert classify_boxes(img, box) == [None]  # 8/301 of 1000 px: a 27 px diagonal would be a speck
+    assert classify_boxes(img, box, pixel_scale_arcsec=1.8) == [1]  # 2.7 px on FIRST's pixels
