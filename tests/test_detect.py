@@ -53,7 +53,7 @@ class IslandPredictor:
 def fake_model(monkeypatch):
     from rgz.detector import Detector
 
-    monkeypatch.setattr(Detector, "load", classmethod(lambda cls, path=None, **kw: cls(predictor=IslandPredictor(), **kw)))
+    monkeypatch.setattr(Detector, "load", classmethod(lambda cls, path=None, precision="fp32", **kw: cls(predictor=IslandPredictor(), **kw)))
     return Detector
 
 
@@ -199,7 +199,7 @@ def test_torchrun_shards_and_merges(tmp_path):
         f"sys.path[:0] = [{str(REPO)!r}, {str(Path(__file__).parent)!r}]\n"
         "from test_detect import IslandPredictor\n"
         "from rgz.detector import Detector\n"
-        "Detector.load = classmethod(lambda cls, path=None, **kw: cls(predictor=IslandPredictor(), **kw))\n"
+        "Detector.load = classmethod(lambda cls, path=None, precision='fp32', **kw: cls(predictor=IslandPredictor(), **kw))\n"
         "from cli.main import main\n"
         "main(sys.argv[1:])\n")
     files = sorted(str(p) for p in CUTOUTS.glob("*.fits"))[:5]

@@ -239,7 +239,7 @@ class _Islands:
 def fake_detector(monkeypatch):
     from rgz.detector import Detector
 
-    monkeypatch.setattr(Detector, "load", classmethod(lambda cls, path=None, **kw: cls(predictor=_Islands(), **kw)))
+    monkeypatch.setattr(Detector, "load", classmethod(lambda cls, path=None, precision="fp32", **kw: cls(predictor=_Islands(), **kw)))
 
 
 def test_detect_cli_bad_fits_batch(fake_detector, tmp_path, capsys):
