@@ -1,15 +1,16 @@
 """The recipe of the bundled default RGZ model: simulate, train, export, score.
 
-    python benchmarks/train_default_model.py --work /tmp/rgz-default [--phases 4800 8800 14000] [--skip-train]
+    python benchmarks/train_default_model.py --work /tmp/rgz-default [--phases 4800 8800 14000 20000] [--skip-train]
 
 1. ``claran simulate`` class-balanced, domain-randomised training sets (6000 cutouts, seed 2000) on real
    FIRST noise backgrounds (../shared/data/mirabest-sample without the rgz-real-dev fields), and a held-out
    set (300 cutouts, seed 7, nominal FIRST: never trained on). Phases up to step 8800 train on labels with
    the old contour rule (``--label-sigma 4 --label-factor 2``, as the bundled model was first trained);
-   later phases on labels with the current rule (5 sigma, sqrt 2 levels), like the held-out set.
+   later phases on labels with the current rule (5 sigma, sqrt 2 levels), like the held-out set; phases
+   after 14000 on twice as many cutouts (12000, seed 2000: the first 6000 are the same files).
 2. ``claran train --dataset rgz --preset rgz-small --config RGZ.REPRESENTATION=phys`` (batch 8): 4800 steps
    decayed at 3600/4400, then resumed with a warm restart to 8800 steps decayed at 7600/8400, then again
-   to 14000 steps decayed at 12040/13300.
+   to 14000 steps decayed at 12040/13300, then to 20000 decayed at 17200/19000.
 3. Export the last checkpoint without optimizer state to ``rgz/models/default.pt`` (float32, < 20 MB), with
    the test-time keys of the current rgz-small preset.
 4. Score it with benchmarks/rgz_accuracy.py on the held-out simulations and the real rgz-real-dev cutouts.
@@ -63,7 +64,7 @@ def export(ckpt_path: Path, out: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path("/tmp/rgz-default"))
-    ap.add_argument("--phases", type=int, nargs="+", default=[4800, 8800, 14000],
+    ap.add_argument("--phases", type=int, nargs="+", default=[4800, 8800, 14000, 20000],
                     help="the step each training phase ends at (each resumes the last)")
     ap.add_argument("--count", type=int, default=6000)
     ap.add_argument("--skip-train", action="store_true", help="only export and score the newest checkpoint")
@@ -72,12 +73,15 @@ def main() -> None:
     claran = [sys.executable, "-m", "cli.main"]
     train_dir, heldout, logdir = args.work / "train", args.work / "heldout", args.work / "log"
     old_rule = args.work / "train-4sigma"  # the first two phases' labels (contour rule before this change)
+    large = args.work / "train-12k"  # phases after 14000: 12000 cutouts
     bg = ["--backgrounds", str(SHARED / "mirabest-sample"),
           "--exclude-backgrounds", str(SHARED / "rgz-real-dev" / "truth.json")]
     if not args.skip_train:
-        for folder, rule in ((old_rule, ["--label-sigma", "4", "--label-factor", "2"]), (train_dir, [])):
+        sets = ((old_rule, args.count, ["--label-sigma", "4", "--label-factor", "2"]), (train_dir, args.count, []),
+                (large, 2 * args.count, []))
+        for folder, count, rule in sets:
             if not (folder / "annotations.json").exists():
-                run([*claran, "simulate", "--count", str(args.count), "--seed", "2000", "--class-balance",
+                run([*claran, "simulate", "--count", str(count), "--seed", "2000", "--class-balance",
                      "--randomise", *rule, *bg, "--workers", "2", str(folder)])
         if not (heldout / "annotations.json").exists():
             run([*claran, "simulate", "--count", "300", "--seed", "7", "--class-balance", *bg, "--workers", "2",
@@ -87,7 +91,7 @@ def main() -> None:
         schedules = {4800: "[3600,4400,4800]", 8800: "[7600,8400,8800]"}
         for end in args.phases:
             sched = schedules.get(end, f"[{int(end * 0.86)},{int(end * 0.95)},{end}]")
-            data = old_rule if end <= 8800 else train_dir
+            data = old_rule if end <= 8800 else train_dir if end <= 14000 else large
             run([*claran, "train", "--dataset", "rgz", "--data", str(data), "--preset", "rgz-small",
                  "--logdir", str(logdir), "--no-progress", "--config", "RGZ.REPRESENTATION=phys",
                  f"TRAIN.LR_SCHEDULE={sched}", "TRAIN.EVAL_PERIOD=6"])
