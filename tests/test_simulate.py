@@ -166,3 +166,19 @@ def test_class_balance_and_randomise(tmp_path):
     assert targets[1] <= 10 and len(targets) >= 5
     assert coco["info"]["config"]["class_weights"] == [0.15, 0.15, 0.2, 0.15, 0.2, 0.15]
     assert coco["info"]["config"]["pixel_scale_jitter"] > 0
+
+
+def test_label_rule_options(tmp_path):
+    """--label-sigma/--label-factor set the contour rule of the labels, recorded in annotations.json."""
+    out = tmp_path / "old"
+    main(["simulate", "--count", "4", "--seed", "5", "--label-sigma", "4", "--label-factor", "2", str(out)])
+    coco = json.loads((out / "annotations.json").read_text())
+    assert coco["info"]["config"]["rules"]["level_sigma"] == 4 and coco["info"]["config"]["rules"]["level_factor"] == 2
+    rules = LabelRules(level_sigma=4, level_factor=2)
+    for im in coco["images"]:  # the labels follow that rule, not the default one
+        data = fits.getdata(out / im["file_name"]).astype(np.float64)
+        isl = find_islands(data, rules)
+        for a in (a for a in coco["annotations"] if a["image_id"] == im["id"]):
+            ids = sorted({int(isl.labels[int(py), int(px)]) for px, py in a["component_peaks"]})
+            assert class_id(len(ids), count_peaks(data, np.isin(isl.labels, ids), isl.levels)) == a["category_id"]
+    assert LabelRules().level_sigma == 5 and LabelRules().level_factor == pytest.approx(2**0.5)
