@@ -13,7 +13,10 @@ import math
 import multiprocessing
 import weakref
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from claran.errors import UserError
 
 __all__ = ["WorkerPool"]
 
@@ -60,9 +63,12 @@ class WorkerPool:
         bar = _progress(len(files), progress)
         parts = []
         n = len(chunks)
-        for chunk, part in zip(chunks, self._pool.map(_detect, chunks, [ir] * n, [min_score] * n), strict=True):
-            parts.append(part)
-            bar.update(len(chunk))
+        try:
+            for chunk, part in zip(chunks, self._pool.map(_detect, chunks, [ir] * n, [min_score] * n), strict=True):
+                parts.append(part)
+                bar.update(len(chunk))
+        except BrokenProcessPool as e:  # a worker was killed (out of memory?) or could not start
+            raise UserError(f"a detect worker process died ({e}); rerun with fewer --workers") from e
         bar.close()
         tables = [p[0] for p in parts]
         out = DetectionResult(table=vstack(tables, metadata_conflicts="silent") if len(tables) > 1 else tables[0])
