@@ -183,7 +183,12 @@ class Detector:
                 if self._pool is not None:
                     self._pool.close()
                 self._pool = WorkerPool(self.source, workers)
-            res = self._pool.detect(files, ir=ir, min_score=min_score, batch_size=self.batch_size, progress=progress)
+            try:
+                res = self._pool.detect(files, ir=ir, min_score=min_score, batch_size=self.batch_size,
+                                        progress=progress)
+            except UserError:
+                self._pool = None  # a broken pool is not reused
+                raise
             self.last_errors = list(res.errors)
             return res
         result = DetectionResult(table=None)  # type: ignore[arg-type]
