@@ -78,8 +78,9 @@ def main() -> None:
     bg = ["--backgrounds", str(SHARED / "mirabest-sample"),
           "--exclude-backgrounds", str(SHARED / "rgz-real-dev" / "truth.json")]
     if not args.skip_train:
-        sets = ((old_rule, args.count, ["--label-sigma", "4", "--label-factor", "2"]), (train_dir, args.count, []),
-                (large, 2 * args.count, []))
+        sets = [(old_rule, args.count, ["--label-sigma", "4", "--label-factor", "2"]), (train_dir, args.count, [])]
+        if max(args.phases) > 14000:
+            sets.append((large, 2 * args.count, []))
         for folder, count, rule in sets:
             if not (folder / "annotations.json").exists():
                 run([*claran, "simulate", "--count", str(count), "--seed", "2000", "--class-balance",
