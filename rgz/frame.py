@@ -11,6 +11,7 @@ through ``rgz.coords``.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -176,10 +177,46 @@ def transform_boxes(boxes: np.ndarray, src_wcs: WCS, dst_wcs: WCS) -> np.ndarray
     if len(boxes) == 0:
         return np.zeros((0, 4), dtype=np.float64)
     pts = detector_to_astropy(_corners(boxes))  # N x 8 x 2
-    world = src_wcs.pixel_to_world(pts[..., 0], pts[..., 1])
-    x, y = dst_wcs.world_to_pixel(world)
+    rot = _rotation(_sky_frame(src_wcs), _sky_frame(dst_wcs))
+    if rot is not None:  # frames related by a fixed rotation (the same, or FK5 J2000 <-> ICRS): no SkyCoord
+        lon, lat = src_wcs.pixel_to_world_values(pts[..., 0], pts[..., 1])
+        x, y = dst_wcs.world_to_pixel_values(*_rotate(rot, lon, lat))
+    else:
+        x, y = dst_wcs.world_to_pixel(src_wcs.pixel_to_world(pts[..., 0], pts[..., 1]))
     det = astropy_to_detector(np.stack([x, y], axis=-1))
     return np.concatenate([det.min(axis=1), det.max(axis=1)], axis=1)
+
+
+def _sky_frame(wcs: WCS) -> tuple:
+    """What decides the celestial frame of a 2-D WCS: axis types, RADESYS and equinox."""
+    w = wcs.wcs
+    equinox = None if np.isnan(w.equinox) else float(w.equinox)
+    return tuple(t[:4] for t in w.ctype), w.radesys or ("ICRS" if equinox is None else "FK5"), equinox
+
+
+_EQUATORIAL = {("ICRS", None): "icrs", ("FK5", 2000.0): "fk5"}  # frames one rotation apart
+
+
+@functools.lru_cache(maxsize=16)
+def _rotation(src: tuple, dst: tuple) -> np.ndarray | None:
+    """3x3 rotation from ``src`` to ``dst`` unit vectors, when the two frames are the same or ICRS and FK5
+    J2000 (the frame bias, ~20 mas); None otherwise (then SkyCoord does the general transform)."""
+    if src == dst:
+        return np.eye(3)
+    a, b = (_EQUATORIAL.get((f[1], f[2])) for f in (src, dst))
+    if a is None or b is None or src[0] != ("RA--", "DEC-") or dst[0] != ("RA--", "DEC-"):
+        return None
+    axes = SkyCoord(x=[1.0, 0, 0], y=[0, 1.0, 0], z=[0, 0, 1.0], representation_type="cartesian", frame=a)
+    moved = axes.transform_to(b).cartesian
+    return np.stack([moved.x.value, moved.y.value, moved.z.value])  # column j = image of axis j
+
+
+def _rotate(rot: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lon, lat) in degrees through a 3x3 rotation of unit vectors."""
+    lo, la = np.radians(lon), np.radians(lat)
+    v = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+    x, y, z = np.tensordot(rot, v, axes=1)
+    return np.degrees(np.arctan2(y, x)) % 360.0, np.degrees(np.arcsin(np.clip(z, -1.0, 1.0)))
 
 
 def frame_boxes_to_image(boxes: np.ndarray, framed: Framed, image: RadioImage) -> np.ndarray:

@@ -247,3 +247,31 @@ def test_fast_path_matches_reproject():
     ref = to_frame(im, center=c, return_footprint=True)  # the footprint request takes the reproject path
     assert (np.isnan(fast.data) == np.isnan(ref.data)).all()
     assert np.nanmax(np.abs(fast.data - ref.data)) < 1e-6
+
+
+def test_transform_boxes_fast_path_equals_skycoord(monkeypatch):
+    """Same frame or FK5 J2000 <-> ICRS: a fixed rotation instead of SkyCoord, equal to 1e-6 px; others fall back."""
+    from astropy.wcs import WCS
+
+    import rgz.frame as frame
+
+    def grid(ctype, crval, radesys=None, equinox=None, scale=5e-4):
+        w = WCS(naxis=2)
+        w.wcs.ctype, w.wcs.crval, w.wcs.crpix, w.wcs.cdelt = ctype, crval, [50, 50], [-scale, scale]
+        if radesys:
+            w.wcs.radesys = radesys
+        if equinox:
+            w.wcs.equinox = equinox
+        w.wcs.set()
+        return w
+
+    fk5 = grid(["RA---SIN", "DEC--SIN"], [150, 30], "FK5", 2000.0)
+    icrs = grid(["RA---TAN", "DEC--TAN"], [150.01, 30.01], "ICRS", scale=3.8e-4)
+    gal = grid(["GLON-TAN", "GLAT-TAN"], [196.87, 52.34], scale=3.8e-4)
+    boxes = np.random.default_rng(0).uniform(0, 100, (20, 4))
+    boxes[:, 2:] += boxes[:, :2]
+    fast = {k: frame.transform_boxes(boxes, fk5, dst) for k, dst in (("icrs", icrs), ("fk5", fk5), ("gal", gal))}
+    assert frame._rotation(frame._sky_frame(fk5), frame._sky_frame(gal)) is None
+    monkeypatch.setattr(frame, "_rotation", lambda src, dst: None)  # force the general SkyCoord path
+    for k, dst in (("icrs", icrs), ("fk5", fk5), ("gal", gal)):
+        np.testing.assert_allclose(fast[k], frame.transform_boxes(boxes, fk5, dst), rtol=0, atol=1e-6)
