@@ -197,7 +197,7 @@ def read_image(path: str | Path, *, hdu: int | str | None = None, radio: bool = 
                     data[raw == header["BLANK"]] = np.nan
     except FitsInputError:
         raise
-    except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError) as e:
+    except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError, OverflowError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         if msg.startswith("cannot reshape array"):  # numpy's words for a data block cut short
             msg = f"its data are shorter than NAXISn in the header say; {msg}"

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 from astropy.io import fits
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from claran.errors import CheckpointError, UserError
@@ -113,6 +113,8 @@ _VALUES = st.one_of(
        dtype=st.sampled_from(["f4", "f8", "i2", "i4", "u1"]),
        content=st.sampled_from(["sky"] * 5 + ["nan", "zero", "const", "huge", "inf"]),
        where=st.sampled_from(["primary", "extension", "compressed"]))
+# found by this fuzzer: astropy's tile decompression raised OverflowError (BLANK -1 in a uint8 image)
+@example(mutations=[("BLANK", -1.0)], shape=(48, 48), dtype="u1", content="sky", where="compressed")
 def test_fits_header_and_data_mutations(tmp_path_factory, mutations, shape, dtype, content, where):
     """Random WCS/BUNIT/NAXIS mutations, cubes, scaled integers, blanks: a usable image or one clear line."""
     data = sky_image(shape).astype(np.float64) if len(shape) >= 2 and 0 not in shape else np.ones(shape)
