@@ -32,7 +32,7 @@ from rgz import DEFAULT_MIN_SCORE
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True, help="Frames per model call.")
 @click.option("--classes", type=click.Choice(["contours", "network"]), default="contours", show_default=True,
               help="How each source gets its XC_YP class: 'contours' counts the islands and peaks inside its box "
-                   "(RGZ's rule: 4 sigma lowest contour); 'network' keeps the network's own class.")
+                   "(RGZ's rule: lowest contour 5 sigma, levels x sqrt 2); 'network' keeps the network's own class.")
 @click.option("--tta", is_flag=True,
               help="Test-time augmentation: each frame in its 8 rotations and flips, detections fused (8x the time).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
