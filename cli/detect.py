@@ -78,27 +78,21 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
     if plot_dir:
         _write_plots(res, plot_names, ir_path)
 
-    table, errors, wcs, n_images = res.table, res.errors, res.wcs, res.n_images
     if world > 1:
         import torch.distributed as dist
 
+        from rgz.detector import DetectionResult
+
         parts: list | None = [None] * world if rank == 0 else None
-        dist.gather_object((table, errors, wcs, n_images), parts, dst=0)
+        dist.gather_object(res, parts, dst=0)
         # leave the group together: a rank that tears gloo down while its peer is still in the gather's
         # last exchange can abort ("terminate called without an active exception")
         dist.barrier()
         dist.destroy_process_group()
         if rank != 0:
             return
-        from astropy.table import vstack
-
-        table = vstack([p[0] for p in parts], metadata_conflicts="silent")
-        errors = [e for p in parts for e in p[1]]
-        wcs = {k: v for p in parts for k, v in p[2].items()}
-        n_images = sum(p[3] for p in parts)
-        # rank order interleaves the files: restore the input order
-        order = {f: i for i, f in enumerate(files)}
-        table = table[sorted(range(len(table)), key=lambda i: order.get(str(table["image"][i]), 0))] if len(table) else table
+        res = DetectionResult.combine(parts, order=files)  # rank order interleaves the files: restore theirs
+    table, errors, wcs, n_images = res.table, res.errors, res.wcs, res.n_images
 
     for _, reason in errors:
         click.echo(f"skipped: {reason}", err=True)

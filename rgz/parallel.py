@@ -33,9 +33,8 @@ def _start(path: str | None, kwargs: dict) -> None:
     _DETECTOR = Detector.load(path, **kwargs)
 
 
-def _detect(files: list[str], ir: Any, min_score: float) -> tuple:
-    res = _DETECTOR.detect_many(files, ir=ir, min_score=min_score)
-    return res.table, res.errors, res.wcs, res.n_images
+def _detect(files: list[str], ir: Any, min_score: float):
+    return _DETECTOR.detect_many(files, ir=ir, min_score=min_score)
 
 
 class WorkerPool:
@@ -53,9 +52,7 @@ class WorkerPool:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def detect(self, files: list[str], *, ir: Any, min_score: float, batch_size: int, progress: bool = False):
-        """``DetectionResult`` of ``files``, in their order."""
-        from astropy.table import vstack
-
+        """``DetectionResult`` of ``files``, in their order (the chunks come back in order)."""
         from .detector import DetectionResult, _progress
 
         size = max(batch_size, math.ceil(len(files) / (4 * self.workers)))
@@ -70,10 +67,4 @@ class WorkerPool:
         except BrokenProcessPool as e:  # a worker was killed (out of memory?) or could not start
             raise UserError(f"a detect worker process died ({e}); rerun with fewer --workers") from e
         bar.close()
-        tables = [p[0] for p in parts]
-        out = DetectionResult(table=vstack(tables, metadata_conflicts="silent") if len(tables) > 1 else tables[0])
-        for _, errors, wcs, k in parts:
-            out.errors += errors
-            out.wcs.update(wcs)
-            out.n_images += k
-        return out
+        return DetectionResult.combine(parts)
