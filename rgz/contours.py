@@ -134,7 +134,6 @@ def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = Lab
     min_diag = None if not pixel_scale_arcsec else rules.min_diag_fraction * 180.0 / pixel_scale_arcsec
     isl = find_islands(image, rules, min_diag=min_diag)
     sizes = np.bincount(isl.labels.ravel(), minlength=isl.count + 1)
-    img = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=-np.inf)
     h, w = isl.labels.shape
     out: list[int | None] = []
     for x1, y1, x2, y2 in boxes:
@@ -149,5 +148,5 @@ def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = Lab
         win = (slice(min(t[0].start for t in s), max(t[0].stop for t in s)),
                slice(min(t[1].start for t in s), max(t[1].stop for t in s)))
         mask = np.isin(isl.labels[win], ids)
-        out.append(class_id(len(ids), count_peaks(img[win], mask, isl.levels)))
+        out.append(class_id(len(ids), count_peaks(image[win], mask, isl.levels)))
     return out
