@@ -31,13 +31,18 @@ def tv_forward(model: torch.nn.Module, size: int = 600) -> Callable[[], object]:
     return run
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Seconds per call of each fn, called A B A B ... so load changes on a shared machine hit all alike."""
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, *, sync: bool = False) -> dict[str, list[float]]:
+    """Seconds per call of each fn, called A B A B ... so load changes on a shared machine hit all alike.
+    ``sync``: wait for the GPU before and after each call (CUDA work is asynchronous)."""
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
         for k, f in fns.items():
+            if sync:
+                torch.cuda.synchronize()
             t = time.perf_counter()
             f()
+            if sync:
+                torch.cuda.synchronize()
             times[k].append(time.perf_counter() - t)
     return times
 

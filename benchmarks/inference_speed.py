@@ -14,11 +14,15 @@ RGZ model. Runs on the GPU when there is one, else the CPU.
 from __future__ import annotations
 
 import argparse
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 import torchvision
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import interleaved, med  # noqa: E402
 
 
 def main() -> None:
@@ -49,19 +53,9 @@ def main() -> None:
         same = (len(got["boxes"]) == len(ref["boxes"]) and (got["labels"] == ref["labels"].cpu().numpy()).all()
                 and np.abs(got["boxes"] - ref["boxes"].cpu().numpy()).max(initial=0) <= 0.05
                 and np.abs(got["scores"] - ref["scores"].cpu().numpy()).max(initial=0) <= 1e-3)
-        # interleaved (A B C A B C ...) so load changes on a shared machine hit all alike; median of iters
-        ts: dict[str, list[float]] = {"tv": [], "ours": [], "plain": [], "bf16": []}
-        for _ in range(args.iters):
-            for k, f in (("tv", lambda: tv([x])), ("ours", lambda: ours(img)), ("plain", lambda: plain(img)),
-                         ("bf16", lambda: half(img))):
-                if cuda:
-                    torch.cuda.synchronize()
-                t = time.perf_counter()
-                f()
-                if cuda:
-                    torch.cuda.synchronize()
-                ts[k].append(time.perf_counter() - t)
-        t_tv, t_ours, t_plain, t_bf16 = (float(np.median(ts[k])) for k in ("tv", "ours", "plain", "bf16"))
+        ts = interleaved({"tv": lambda: tv([x]), "ours": lambda: ours(img), "plain": lambda: plain(img),
+                          "bf16": lambda: half(img)}, args.iters, sync=cuda)
+        t_tv, t_ours, t_plain, t_bf16 = (med(ts[k]) for k in ("tv", "ours", "plain", "bf16"))
     where = torch.cuda.get_device_name() if cuda else f"CPU ({torch.get_num_threads()} threads)"
     print(f"{ctor.__name__} at {args.size}px on {where}, median of {args.iters}:")
     print(f"  torchvision {t_tv * 1000:.1f} ms/img   claran {t_ours * 1000:.1f} ms/img   "

@@ -14,10 +14,14 @@ medians compared, so load changes on a shared machine hit both alike. Runs on th
 from __future__ import annotations
 
 import argparse
-import time
+import sys
+from pathlib import Path
 
 import torch
 import torchvision
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import interleaved, med  # noqa: E402
 
 
 def _targets(n: int, size: int, device: torch.device, masks: bool = False) -> list[dict]:
@@ -28,23 +32,6 @@ def _targets(n: int, size: int, device: torch.device, masks: bool = False) -> li
         wh = 20 + torch.rand(3, 2, generator=g) * size * 0.3
         out.append({"boxes": torch.cat([xy, xy + wh], 1).to(device), "labels": torch.tensor([1, 2, 3], device=device)})
     return out
-
-
-def _interleaved(steps: dict, n: int, cuda: bool) -> dict[str, float]:
-    """Median seconds per step of each, stepped in turn."""
-    times: dict[str, list[float]] = {k: [] for k in steps}
-    for f in steps.values():  # warm-up
-        f()
-    for _ in range(n):
-        for k, f in steps.items():
-            if cuda:
-                torch.cuda.synchronize()
-            t = time.perf_counter()
-            f()
-            if cuda:
-                torch.cuda.synchronize()
-            times[k].append(time.perf_counter() - t)
-    return {k: float(torch.tensor(v).median()) for k, v in times.items()}
 
 
 def torchvision_peer(size: int, num_classes: int) -> torch.nn.Module:
@@ -103,7 +90,10 @@ def main() -> None:
         scaler.step(opt)
         scaler.update()
 
-    sec = _interleaved({"torchvision": tv_step, "claran": our_step}, args.steps, cuda)
+    steps = {"torchvision": tv_step, "claran": our_step}
+    for f in steps.values():  # warm-up
+        f()
+    sec = {k: med(v) for k, v in interleaved(steps, args.steps, sync=cuda).items()}
     ips_tv, ips_ours = args.batch / sec["torchvision"], args.batch / sec["claran"]
     n_tv = sum(p.numel() for p in tv.parameters() if p.requires_grad)
     n_ours = sum(p.numel() for p in ours.parameters() if p.requires_grad)
