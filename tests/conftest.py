@@ -95,3 +95,13 @@ def shared_data() -> Path:
     if not d.is_dir():
         pytest.skip("../shared/data is not present")
     return d
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """``Detector.load`` returns a Detector driven by tests/stand_ins.IslandPredictor; yields the class."""
+    from rgz.detector import Detector
+    from tests.stand_ins import island_load
+
+    monkeypatch.setattr(Detector, "load", classmethod(island_load))
+    return Detector

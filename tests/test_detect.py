@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.io.votable import validate
-from scipy import ndimage
 
 from claran.errors import UserError
 
@@ -31,30 +30,6 @@ VLASS = DATA / "other-surveys" / (
 WISE = DATA / "other-surveys" / "WISE_J153149.9+113421.7_w1.fits"
 
 pytestmark = pytest.mark.skipif(not CUTOUTS.is_dir(), reason="../shared/data is absent")
-
-
-class IslandPredictor:
-    """Stands in for a trained model: one box per bright island of channel 0, class 1C_1P, score 0.9."""
-
-    def __init__(self, level: float = 200.0) -> None:
-        self.level = level
-
-    def __call__(self, img: np.ndarray) -> dict:
-        lab, _ = ndimage.label(img[..., 0] >= self.level)
-        boxes = [(s[1].start, s[0].start, s[1].stop, s[0].stop) for s in ndimage.find_objects(lab)]
-        b = np.asarray(boxes, np.float32).reshape(-1, 4)
-        return {"boxes": b, "scores": np.full(len(b), 0.9, np.float32), "labels": np.ones(len(b), np.int64)}
-
-    def predict_batch(self, imgs: list) -> list:
-        return [self(x) for x in imgs]
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    from rgz.detector import Detector
-
-    monkeypatch.setattr(Detector, "load", classmethod(lambda cls, path=None, precision="fp32", **kw: cls(predictor=IslandPredictor(), **kw)))
-    return Detector
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str]:
@@ -197,9 +172,9 @@ def test_torchrun_shards_and_merges(tmp_path):
     runner.write_text(
         "import sys\n"
         f"sys.path[:0] = [{str(REPO)!r}, {str(Path(__file__).parent)!r}]\n"
-        "from test_detect import IslandPredictor\n"
+        "from stand_ins import island_load\n"
         "from rgz.detector import Detector\n"
-        "Detector.load = classmethod(lambda cls, path=None, precision='fp32', **kw: cls(predictor=IslandPredictor(), **kw))\n"
+        "Detector.load = classmethod(island_load)\n"
         "from cli.main import main\n"
         "main(sys.argv[1:])\n")
     files = sorted(str(p) for p in CUTOUTS.glob("*.fits"))[:5]

@@ -222,29 +222,7 @@ def test_fits_named_cases(tmp_path):
     assert np.isnan(read_quietly(expect_ok["some_inf"]).data).sum() == (good > 0.02).sum()  # inf = blank
 
 
-class _Islands:
-    """Stands in for the network in `claran detect`: one box per bright island of channel 0."""
-
-    def __call__(self, img: np.ndarray) -> dict:
-        from scipy import ndimage
-
-        lab, _ = ndimage.label(img[..., 0] >= 200)
-        b = np.asarray([(s[1].start, s[0].start, s[1].stop, s[0].stop) for s in ndimage.find_objects(lab)],
-                       np.float32).reshape(-1, 4)
-        return {"boxes": b, "scores": np.full(len(b), 0.9, np.float32), "labels": np.ones(len(b), np.int64)}
-
-    def predict_batch(self, imgs: list) -> list:
-        return [self(x) for x in imgs]
-
-
-@pytest.fixture
-def fake_detector(monkeypatch):
-    from rgz.detector import Detector
-
-    monkeypatch.setattr(Detector, "load", classmethod(lambda cls, path=None, precision="fp32", **kw: cls(predictor=_Islands(), **kw)))
-
-
-def test_detect_cli_bad_fits_batch(fake_detector, tmp_path, capsys):
+def test_detect_cli_bad_fits_batch(fake_model, tmp_path, capsys):
     """Through `claran detect`: each bad file is one 'skipped: <file>: ...' line, good files are catalogued."""
     d = tmp_path / "in"
     d.mkdir()
@@ -460,7 +438,7 @@ def _snapshot(d: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
 
 
-def test_existing_output_needs_overwrite(fake_detector, sky_dir, tmp_path, capsys):
+def test_existing_output_needs_overwrite(fake_model, sky_dir, tmp_path, capsys):
     out = tmp_path / "cat.vot"
     out.write_text("precious\n")
     inputs = _snapshot(sky_dir)
@@ -487,7 +465,7 @@ def test_evaluate_existing_output_needs_overwrite(coco_ckpt, tiny_coco, tmp_path
     assert isinstance(json.loads(res.read_text()), list) and res.with_suffix(".metrics.json").is_file()
 
 
-def test_unwritable_output_folder(fake_detector, sky_dir, tmp_path, capsys):
+def test_unwritable_output_folder(fake_model, sky_dir, tmp_path, capsys):
     blocker = tmp_path / "afile"
     blocker.write_text("x")
     code, _, err = run_cli(["detect", str(sky_dir), "--output", str(blocker / "cat.csv")], capsys)
@@ -515,7 +493,7 @@ def _fail_midway(write_some):
     return writer
 
 
-def test_disk_full_catalogue(fake_detector, sky_dir, tmp_path, capsys, monkeypatch):
+def test_disk_full_catalogue(fake_model, sky_dir, tmp_path, capsys, monkeypatch):
     """ENOSPC while the catalogue is written: the old file stays whole, no temp file remains, one line."""
     import catalogs.io
 
