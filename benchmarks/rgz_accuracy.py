@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--classes", choices=["contours", "network"], default="contours",
                     help="how each source gets its class (claran detect --classes)")
     ap.add_argument("--tta", action="store_true", help="8 rotations/flips per frame (claran detect --tta)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="claran detect --precision")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args(argv)
 
@@ -91,13 +92,14 @@ def main(argv: list[str] | None = None) -> dict:
 
     from rgz.detector import Detector
 
-    det = Detector.load(args.model, classes=args.classes, tta=args.tta)
+    det = Detector.load(args.model, classes=args.classes, tta=args.tta, precision=args.precision)
     min_score = args.min_score
     if min_score is None:
         min_score = inspect.signature(Detector.detect).parameters["min_score"].default
     scorer = load_scorer(args.scorer)
     results: dict = {"model": args.model or "bundled default", "min_score": min_score,
-                     "class_mode": args.classes, "tta": args.tta, "classes": list(RGZ_CLASSES)}
+                     "class_mode": args.classes, "tta": args.tta,
+                     "precision": args.precision, "classes": list(RGZ_CLASSES)}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.sim:
