@@ -141,14 +141,11 @@ def _check_plot_dir(plot_dir: str, names: dict[str, Path], overwrite: bool) -> N
 
 
 def _write_plots(res, names: dict[str, Path], ir_path: str | None) -> None:
-    from catalogs import plot_detections, save_plot
+    from catalogs import save_plot
     from rgz.fits_io import read_infrared, read_radio
+    from rgz.plotting import plot_image
 
     ir = read_infrared(ir_path) if ir_path else None
     Path(next(iter(names.values()))).parent.mkdir(parents=True, exist_ok=True)
     for path in res.wcs:  # the good images only
-        image = read_radio(path)
-        rows = res.table[res.table["image"] == path] if len(res.table) else None
-        fig = plot_detections(image.data, image.wcs, rows, ir=ir.data if ir else None, ir_wcs=ir.wcs if ir else None,
-                              title=Path(path).name)
-        save_plot(fig, names[path])
+        save_plot(plot_image(path, read_radio(path), res.table, ir=ir), names[path])

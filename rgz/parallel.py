@@ -18,19 +18,20 @@ from typing import Any
 
 from claran.errors import UserError
 
+from .batching import progress_bar
+from .results import DetectionResult
+
 __all__ = ["WorkerPool"]
 
 _DETECTOR: Any = None  # the worker's own Detector
 
 
-def _start(path: str | None, kwargs: dict) -> None:
+def _start(detector_cls: type, path: str | None, kwargs: dict) -> None:
     global _DETECTOR
     import torch
 
     torch.set_num_threads(1)
-    from .detector import Detector
-
-    _DETECTOR = Detector.load(path, **kwargs)
+    _DETECTOR = detector_cls.load(path, **kwargs)  # the class arrives by reference: rgz.parallel never imports it
 
 
 def _detect(files: list[str], ir: Any, min_score: float):
@@ -38,14 +39,15 @@ def _detect(files: list[str], ir: Any, min_score: float):
 
 
 class WorkerPool:
-    """``workers`` processes that each loaded ``source`` = (checkpoint, Detector.load kwargs) once; reused
-    across calls (a Jupyter session pays the start-up once). ``close()`` ends them; so does garbage collection."""
+    """``workers`` processes that each loaded ``source`` = (checkpoint, Detector.load kwargs) once with
+    ``detector_cls.load``; reused across calls (a Jupyter session pays the start-up once). ``close()`` ends
+    them; so does garbage collection."""
 
-    def __init__(self, source: tuple[str | None, dict], workers: int) -> None:
+    def __init__(self, detector_cls: type, source: tuple[str | None, dict], workers: int) -> None:
         self.source, self.workers = source, workers
         # spawn, not fork: a forked child would inherit the parent's torch thread pool and any open handles
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_start, initargs=source)
+                                         initializer=_start, initargs=(detector_cls, *source))
         weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
 
     def close(self) -> None:
@@ -53,11 +55,9 @@ class WorkerPool:
 
     def detect(self, files: list[str], *, ir: Any, min_score: float, batch_size: int, progress: bool = False):
         """``DetectionResult`` of ``files``, in their order (the chunks come back in order)."""
-        from .detector import DetectionResult, _progress
-
         size = max(batch_size, math.ceil(len(files) / (4 * self.workers)))
         chunks = [files[i:i + size] for i in range(0, len(files), size)]
-        bar = _progress(len(files), progress)
+        bar = progress_bar(len(files), progress)
         parts = []
         n = len(chunks)
         try:
