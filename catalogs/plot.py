@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from astropy.stats import mad_std
 from astropy.table import Table
 from astropy.visualization import AsinhStretch, ImageNormalize, PercentileInterval
 from astropy.wcs import WCS
@@ -14,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .io import atomic_write
+from .noise import mad_sigma
 
 __all__ = ["plot_detections", "save_plot"]
 
@@ -33,7 +33,7 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
     fig = fig or Figure(figsize=(6, 6))
     ax = fig.add_subplot(projection=wcs)
     finite = data[np.isfinite(data)]
-    rms = float(mad_std(finite)) if finite.size else 0.0
+    rms = mad_sigma(finite) if finite.size else 0.0
     if ir is not None and ir_wcs is not None:
         under, _ = reproject_interp((ir, ir_wcs), wcs, shape_out=data.shape)
         ax.imshow(under, origin="lower", cmap="gray",

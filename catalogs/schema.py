@@ -66,7 +66,8 @@ def columns(class_names: tuple[str, ...] | list[str] = RGZ_CLASS_NAMES) -> list[
                "Integrated radio flux density: sum of the pixels above 3 rms inside the box divided by the "
                "beam area in pixels (2 pi sigma_maj sigma_min); NaN when the image has no beam", ".6g"),
         Column("rms", "f4", "Jy/beam", "stat.stdev;phot.flux.density;em.radio",
-               "Image noise (median absolute deviation x 1.4826 over the image)", ".4g"),
+               "Local background noise at the box centre: MAD/0.6745 of the emission-free pixels in a window of about "
+               "13 beams around it (catalogs.noise.rms_map)", ".4g"),
         Column("ir_ra", "f8", "deg", "pos.eq.ra;em.IR",
                "Right ascension of the infrared host: the infrared peak (above 5 rms) inside the box closest "
                "to the radio centroid; NaN without an infrared image or host", ".6f"),

@@ -11,9 +11,11 @@ import numpy as np
 from astropy.table import Column as TableColumn
 from astropy.table import Table
 from astropy.wcs import WCS
+from astropy.wcs.utils import proj_plane_pixel_scales
 
-from .measure import beam_area_pixels, image_rms, infrared_peaks, measure_box
+from .measure import beam_area_pixels, infrared_peaks, measure_box
 from .naming import iau_name
+from .noise import box_px_for, rms_at, rms_map
 from .schema import RGZ_CLASS_NAMES, columns
 
 __all__ = ["ImageDetections", "build_catalog", "empty_catalog"]
@@ -40,6 +42,7 @@ class ImageDetections:
     beam: tuple[float, float] | None = None  # BMAJ, BMIN FWHM in degrees
     ir_data: np.ndarray | None = None
     ir_wcs: WCS | None = None
+    rms: np.ndarray | None = None  # local background rms map (image shape); default catalogs.noise.rms_map
 
 
 def empty_catalog(class_names: Sequence[str] = RGZ_CLASS_NAMES) -> Table:
@@ -55,12 +58,13 @@ def build_catalog(images: Iterable[ImageDetections], *, class_names: Sequence[st
         n = len(det.boxes)
         if n == 0:
             continue
-        rms = image_rms(det.data)
+        rms_img = det.rms if det.rms is not None else local_rms(det.data, det.wcs, det.beam)
         bpix = beam_area_pixels(det.wcs, det.beam)
         ir_peaks = infrared_peaks(det.ir_data, det.ir_wcs) if det.ir_data is not None else None
         probs = det.class_scores if det.class_scores is not None else np.full((n, len(class_names)), np.nan)
         for i in range(n):
             box = np.asarray(det.boxes[i], dtype=np.float64)
+            rms = rms_at(rms_img, 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3]))  # the local noise at the source
             m = measure_box(det.data, det.wcs, box, rms=rms, beam_pixels=bpix)
             label = str(det.labels[i])
             k = _XC_YP.match(label)
@@ -86,6 +90,12 @@ def build_catalog(images: Iterable[ImageDetections], *, class_names: Sequence[st
             rows["ir_ra"].append(ir_ra)
             rows["ir_dec"].append(ir_dec)
     return _assemble(rows, class_names)
+
+
+def local_rms(data: np.ndarray, wcs: WCS, beam: tuple[float, float] | None = None) -> np.ndarray:
+    """The catalogue's background rms map of an image (window from its pixel scale and beam in degrees)."""
+    scale = float(np.mean(proj_plane_pixel_scales(wcs)[:2])) * 3600.0
+    return rms_map(data, box_px=box_px_for(scale, beam[0] * 3600.0 if beam else None))
 
 
 def _ir_host(peaks: np.ndarray, wcs: WCS, box: np.ndarray, ra: float, dec: float) -> tuple[float, float]:

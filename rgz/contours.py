@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from catalogs.noise import mad_sigma
 from rgz import RGZ_CLASSES
 
 __all__ = ["LabelRules", "Islands", "noise_sigma", "find_islands", "count_peaks", "class_id", "source_box",
@@ -40,10 +41,7 @@ class LabelRules:
 
 def noise_sigma(image: np.ndarray) -> float:
     """MAD / 0.6745 over the finite pixels (ClaRAN's noise estimate)."""
-    v = image[np.isfinite(image)]
-    if v.size == 0:
-        return float("nan")
-    return float(np.median(np.abs(v - np.median(v))) / 0.6745)
+    return mad_sigma(image)
 
 
 @dataclass

@@ -23,6 +23,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from catalogs.noise import mad_sigma
+
 __all__ = ["REPRESENTATIONS", "render", "estimate_noise", "contour_levels", "radio_components",
            "ds9_log_minmax", "phys_stretch"]
 
@@ -44,31 +46,17 @@ def _array(x: Any) -> np.ndarray:
 
 
 def estimate_noise(data: Any, *, clip_sigma: float | None = 3.0, max_iters: int = 5) -> float:
-    """Robust rms: MAD/0.6745 over the finite pixels, iteratively sigma-clipped so sources do not inflate it.
-
-    ``clip_sigma=None`` gives ClaRAN's plain MAD/0.6745 of the whole image. Returns a positive float (a tiny
-    positive value for a constant image, never 0 or NaN).
+    """Robust rms: ``catalogs.noise.mad_sigma`` (MAD/0.6745 over the finite pixels), iteratively sigma-clipped
+    so sources do not inflate it; ``clip_sigma=None`` gives ClaRAN's plain MAD/0.6745 of the whole image.
+    Returns a positive float (the standard deviation where the MAD is 0, a tiny positive value for a constant
+    image, never 0 or NaN): it divides the image.
     """
     v = _array(data)
-    v = v[np.isfinite(v)].astype(np.float64)
-    if v.size == 0:
-        return 1e-12
-    med = np.median(v)
-    sigma = np.median(np.abs(v - med)) / 0.6745
-    if clip_sigma is not None:
-        for _ in range(max_iters):
-            keep = np.abs(v - med) <= clip_sigma * sigma
-            if keep.all() or keep.sum() < 10:
-                break
-            v = v[keep]
-            med = np.median(v)
-            new = np.median(np.abs(v - med)) / 0.6745
-            if new <= 0 or abs(new - sigma) <= 1e-3 * sigma:
-                sigma = new if new > 0 else sigma
-                break
-            sigma = new
+    # float64 either way, as this function always computed (the plain mad_sigma keeps the input dtype)
+    sigma = mad_sigma(v.astype(np.float64), clip_sigma=clip_sigma, max_iters=max_iters)
     if not np.isfinite(sigma) or sigma <= 0:
-        sigma = float(np.std(v)) if v.size else 0.0
+        finite = v[np.isfinite(v)]
+        sigma = float(np.std(finite.astype(np.float64))) if finite.size else 0.0
     return float(sigma) if sigma > 0 else 1e-12
 
 
