@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.ops import FrozenBatchNorm2d
 
 from .errors import UserError
 from .modeling.mask_head import paste_masks
+from .ops import FrozenBatchNorm2d
 
 __all__ = ["Predictor", "resize_scale"]
 
@@ -38,10 +39,16 @@ class Predictor:
     ``precision="bf16"`` runs convolutions and fully connected layers in bfloat16 (autocast, channels_last;
     box decoding, NMS and masks stay float32): about 1.8x faster on CPUs with AVX512-BF16 or AMX, with
     detections that move by bf16 rounding (measured in docs/NOTES.md). Default ``"fp32"``.
+
+    ``backend="onnxruntime"`` (CPU, float32; needs ``pip install -e '.[onnx]'``) runs the learned parts
+    (backbone, RPN head, box and mask heads) as ONNX Runtime sessions and everything else as the torch
+    backend does (``claran.export.runtime``); ``onnx`` is a file from ``claran export`` of this model, or
+    None to export in memory. The same detections up to float rounding (tests/test_onnx.py).
     """
 
     def __init__(self, model: torch.nn.Module, *, device: str | torch.device | None = None,
-                 fuse_bn: bool = True, precision: str = "fp32") -> None:
+                 fuse_bn: bool = True, precision: str = "fp32", backend: str = "torch",
+                 onnx: str | os.PathLike | None = None) -> None:
         cfg = getattr(model, "cfg", None)
         if cfg is None:
             raise UserError("Predictor needs a model from claran.build_model / load_model / from_torchvision")
@@ -49,7 +56,18 @@ class Predictor:
             model = model.to(device)
         if precision not in ("fp32", "bf16"):
             raise UserError(f"precision={precision!r}: expected 'fp32' or 'bf16'")
+        if backend not in ("torch", "onnxruntime"):
+            raise UserError(f"backend={backend!r}: expected 'torch' or 'onnxruntime'")
+        if backend == "onnxruntime" and precision != "fp32":
+            raise UserError("backend='onnxruntime' runs float32 only; use precision='fp32' or backend='torch'")
+        if onnx is not None and backend != "onnxruntime":
+            raise UserError("onnx= is a file for backend='onnxruntime'")
         model = model.eval()
+        self.backend = backend
+        if backend == "onnxruntime":  # a private copy, FrozenBN folded, its learned parts in ONNX Runtime
+            from .export.runtime import onnxruntime_model
+
+            model, fuse_bn = onnxruntime_model(model, onnx), False
         private = False
         if fuse_bn and hasattr(model, "fuse_frozen_bn") and any(
                 isinstance(m, FrozenBatchNorm2d) for m in model.modules()):
@@ -59,7 +77,7 @@ class Predictor:
         self.precision = precision
         self.model = model
         self.cfg = cfg
-        self.device = next(model.parameters()).device
+        self.device = model.device
         self.short = float(cfg.PREPROC.TEST_SHORT_EDGE_SIZE)
         self.max_size = float(cfg.PREPROC.MAX_SIZE)
         self.resize_mode = cfg.COMPAT.RESIZE

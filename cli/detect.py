@@ -37,12 +37,17 @@ from rgz import DEFAULT_MIN_SCORE
               help="Test-time augmentation: each frame in its 8 rotations and flips, detections fused (8x the time).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
               help="bf16: bfloat16 convolutions (fast on CPUs with AVX512-BF16/AMX); the same sources up to rounding.")
+@click.option("--backend", type=click.Choice(["torch", "onnxruntime"]), default="torch", show_default=True,
+              help="onnxruntime: the network in ONNX Runtime on the CPU (pip install -e '.[onnx]'); the same "
+                   "catalogue up to float rounding.")
+@click.option("--onnx", "onnx_path", type=click.Path(path_type=str), default=None,
+              help="With --backend onnxruntime: a `claran export` file of --model (default: exported in memory).")
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
               help="Processes, one torch thread each (2 on a 2-core laptop is about twice as fast as 1).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, output: str | None,
            regions_path: str | None, plot_dir: str | None, min_score: float, batch_size: int, classes: str,
-           tta: bool, precision: str, workers: int, overwrite: bool) -> None:
+           tta: bool, precision: str, backend: str, onnx_path: str | None, workers: int, overwrite: bool) -> None:
     """Find and classify radio sources in FITS images (files or folders of FITS files)."""
     from catalogs import catalog_format, check_output
     from rgz.detector import find_fits
@@ -66,7 +71,7 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
     from rgz.detector import Detector
 
     det = Detector.load(model_path, batch_size=batch_size, classes=classes, tta=tta,
-                        precision=precision)
+                        precision=precision, backend=backend, onnx=onnx_path)
     if world > 1:
         import torch.distributed as dist
 

@@ -15,6 +15,7 @@ _COMMANDS = {
     "detect": "cli.detect:detect",
     "simulate": "cli.simulate:simulate",
     "data": "cli.data:data",
+    "export": "cli.export:export",
 }
 
 

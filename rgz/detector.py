@@ -70,9 +70,12 @@ class Detector:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, *, precision: str = "fp32", **kwargs: Any) -> Detector:
+    def load(cls, path: str | os.PathLike | None = None, *, precision: str = "fp32", backend: str = "torch",
+             onnx: str | os.PathLike | None = None, **kwargs: Any) -> Detector:
         """Load a checkpoint written by ``claran train`` (default: the bundled model). ``precision="bf16"``:
-        bfloat16 convolutions (``claran.Predictor``), the same catalogue up to bf16 rounding."""
+        bfloat16 convolutions (``claran.Predictor``), the same catalogue up to bf16 rounding.
+        ``backend="onnxruntime"``: the network in ONNX Runtime (``onnx``: a `claran export` file of this
+        checkpoint, else exported in memory), the same catalogue up to float rounding."""
         path = default_model_path() if path is None else path  # before the heavy imports: fail fast
         from claran.engine.checkpoint import load_model
         from claran.predictor import Predictor
@@ -91,9 +94,9 @@ class Detector:
             raise CheckpointError(f"{ckpt['path']}: representation {rgz['representation']} has {channels} channels "
                                   f"but the model takes {model.cfg.BACKBONE.IN_CHANNELS}")
         spec = FrameSpec(size=int(rgz["frame_size"]), pixel_scale_arcsec=float(rgz["pixel_scale_arcsec"]))
-        det = cls(predictor=Predictor(model, precision=precision), class_names=names, representation=rgz["representation"], spec=spec,
-                  **kwargs)
-        det.source = (str(path), dict(kwargs, precision=precision))
+        predictor = Predictor(model, precision=precision, backend=backend, onnx=onnx)
+        det = cls(predictor=predictor, class_names=names, representation=rgz["representation"], spec=spec, **kwargs)
+        det.source = (str(path), dict(kwargs, precision=precision, backend=backend, onnx=onnx))
         return det
 
     # ------------------------------------------------------------------ detection

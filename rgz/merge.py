@@ -72,7 +72,8 @@ def finish(det: Detector, p: Pending, min_score: float):
 def merge(det: Detector, boxes, scores, labels, probs, prio, image: RadioImage) -> tuple[list[int], np.ndarray]:
     """Class-agnostic NMS on sky boxes; each kept box's per-class scores come from its merged group."""
     import torch
-    from torchvision.ops import box_iou, nms
+
+    from claran.ops import box_iou, nms
 
     k = len(det.class_names)
     if not len(boxes):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torchvision.ops import box_iou
+
+from claran.ops import box_iou
 
 __all__ = ["VIEWS", "view", "boxes_to_original", "fuse"]
 

@@ -18,6 +18,7 @@ from claran.modeling.backbone import ResNet, gn_groups, load_backbone_weights
 from claran.modeling.box_coder import BoxCoder
 from claran.modeling.mask_head import paste_masks
 from claran.modeling.matcher import label_anchors, sample_proposals
+from claran.ops import FrozenBatchNorm2d
 
 
 def tiny_cfg(*overrides: str, classes: int = 2) -> Config:
@@ -336,7 +337,7 @@ def test_fuse_frozen_bn_keeps_outputs():
     torch.manual_seed(0)
     model = claran.build_model(tiny_cfg("MODE_MASK=False")).eval()
     for m in model.modules():  # non-trivial frozen statistics
-        if isinstance(m, torchvision.ops.FrozenBatchNorm2d):
+        if isinstance(m, FrozenBatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)
             m.running_var.uniform_(0.5, 2.0)
             m.weight.uniform_(0.5, 1.5)
@@ -345,7 +346,7 @@ def test_fuse_frozen_bn_keeps_outputs():
         ref = model.backbone(model.preprocess(x)[0])
         model.fuse_frozen_bn()
         out = model.backbone(model.preprocess(x)[0])
-    assert not any(isinstance(m, torchvision.ops.FrozenBatchNorm2d) for m in model.modules())
+    assert not any(isinstance(m, FrozenBatchNorm2d) for m in model.modules())
     for a, b in zip(ref, out):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torchvision.ops import FrozenBatchNorm2d
 
 from ..errors import UserError
+from ..ops import FrozenBatchNorm2d
 
 __all__ = ["ResNet", "get_norm", "gn_groups", "load_backbone_weights", "resnet_depth"]
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.ops import clip_boxes_to_image
 
+from ..ops import clip_boxes_to_image
 from .box_coder import BoxCoder
 from .matcher import match_boxes
 from .roi_heads import ROIHeads, fastrcnn_losses

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.ops import roi_align
 
+from ..ops import roi_align
 from .backbone import conv_stack
 
 __all__ = ["MaskHead", "mask_targets", "mask_loss", "paste_masks"]

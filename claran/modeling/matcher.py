@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import torch
-from torchvision.ops import box_iou
+
+from ..ops import box_iou
 
 __all__ = ["label_anchors", "sample_proposals", "match_boxes", "subsample_labels"]
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.ops import FrozenBatchNorm2d
 
+from ..ops import FrozenBatchNorm2d
 from .rpn import RPN
 
 __all__ = ["GeneralizedRCNN", "fuse_frozen_bn"]

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torchvision.ops import roi_align
+
+from ..ops import roi_align
 
 __all__ = ["ROIPooler", "boxes_to_rois", "assign_levels"]
 

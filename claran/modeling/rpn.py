@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.ops import batched_nms, clip_boxes_to_image, nms, remove_small_boxes
 
+from ..ops import batched_nms, clip_boxes_to_image, nms, remove_small_boxes
 from .anchors import AnchorGenerator
 from .box_coder import BoxCoder
 from .matcher import label_anchors
