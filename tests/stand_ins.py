@@ -22,6 +22,6 @@ class IslandPredictor:
         return [self(x) for x in imgs]
 
 
-def island_load(cls, path=None, precision: str = "fp32", **kw):
+def island_load(cls, path=None, precision: str = "fp32", backend: str = "torch", onnx=None, **kw):
     """``Detector.load`` with the stand-in instead of a checkpoint (set as a classmethod)."""
     return cls(predictor=IslandPredictor(), **kw)
