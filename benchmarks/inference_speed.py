@@ -1,14 +1,15 @@
-"""Inference latency: claran (through claran.from_torchvision, the very same weights) vs torchvision.
+"""Inference latency: every claran backend and precision beside torchvision, on the very same weights.
 
-    python benchmarks/inference_speed.py [--size 600] [--iters 3] [--mask]
+    python benchmarks/inference_speed.py [--size 600] [--iters 3] [--mask] [--threads 1]
 
-Both models get a SIZE x SIZE RGB image, resize it themselves (min_size=SIZE) and post-process; the
-claran side goes through claran.Predictor: float32 with FrozenBN folded (the default), unfolded, and
-``precision="bf16"`` (bfloat16 convolutions and fc layers, float32 box decoding). For each claran variant
-the detections are matched to torchvision's (IoU >= 0.9, same label). The weights are random (nothing is
-downloaded), so scores are near-ties and bf16 rounding reorders which 100 boxes are kept: the bf16
-agreement here says little about a trained model; tests/test_performance.py checks bf16 on the trained
-RGZ model. Runs on the GPU when there is one, else the CPU.
+torchvision's R50-FPN (random weights, nothing downloaded) and ``claran.from_torchvision`` of it get a
+SIZE x SIZE RGB image, resize it themselves (min_size=SIZE) and post-process. The claran rows go through
+claran.Predictor: float32 torch with FrozenBN folded (the default), unfolded, ONNX Runtime float32
+(``backend="onnxruntime"``, exported in memory; CPU only) and ``precision="bf16"``. All are timed in one
+interleaved run (A B C ... repeated, medians), and for each row its detections are matched to torchvision's
+(IoU >= 0.9, same label). Random weights make scores near-ties, so bf16 rounding reorders which 100 boxes are
+kept: its agreement here says little about a trained model (tests/test_performance.py checks bf16 on the
+bundled RGZ model). Runs on the GPU when there is one (without the ONNX Runtime row), else the CPU.
 """
 
 from __future__ import annotations
@@ -44,27 +45,39 @@ def main() -> None:
     ours = Predictor(from_torchvision(tv), device=device)
     img = np.random.default_rng(0).integers(0, 255, (args.size, args.size, 3), dtype=np.uint8)
     x = torch.from_numpy(img).permute(2, 0, 1).float().div(255).to(device)
-    plain = Predictor(from_torchvision(tv), device=device, fuse_bn=False)
-    half = Predictor(from_torchvision(tv), device=device, precision="bf16")
+    rows = {"claran fp32 torch (BN folded)": ours,
+            "claran fp32 torch (unfolded)": Predictor(from_torchvision(tv), device=device, fuse_bn=False)}
+    if not cuda and _has_onnxruntime():
+        rows["claran fp32 ONNX Runtime"] = Predictor(from_torchvision(tv), backend="onnxruntime")
+    rows["claran bf16 torch"] = Predictor(from_torchvision(tv), device=device, precision="bf16")
     with torch.inference_mode():
-        ref, got = tv([x])[0], ours(img)  # also the warm-up
-        got_bf16 = half(img)
-        plain(img)
-        same = (len(got["boxes"]) == len(ref["boxes"]) and (got["labels"] == ref["labels"].cpu().numpy()).all()
-                and np.abs(got["boxes"] - ref["boxes"].cpu().numpy()).max(initial=0) <= 0.05
-                and np.abs(got["scores"] - ref["scores"].cpu().numpy()).max(initial=0) <= 1e-3)
-        ts = interleaved({"tv": lambda: tv([x]), "ours": lambda: ours(img), "plain": lambda: plain(img),
-                          "bf16": lambda: half(img)}, args.iters, sync=cuda)
-        t_tv, t_ours, t_plain, t_bf16 = (med(ts[k]) for k in ("tv", "ours", "plain", "bf16"))
+        ref = tv([x])[0]  # also the warm-ups
+        got = {name: p(img) for name, p in rows.items()}
+        fns = {"torchvision": lambda: tv([x])}
+        fns.update({name: (lambda p=p: p(img)) for name, p in rows.items()})
+        ts = {k: med(v) for k, v in interleaved(fns, args.iters, sync=cuda).items()}
     where = torch.cuda.get_device_name() if cuda else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"{ctor.__name__} at {args.size}px on {where}, median of {args.iters}:")
-    print(f"  torchvision {t_tv * 1000:.1f} ms/img   claran {t_ours * 1000:.1f} ms/img   "
-          f"claran/torchvision time ratio {t_ours / t_tv:.2f} (speed-up {t_tv / t_ours:.2f}x, target 1.5x)")
-    print(f"  claran without BN folding {t_plain * 1000:.1f} ms/img; same detections as torchvision "
-          f"(count, labels, boxes <= 0.05 px, scores <= 1e-3): {same}")
-    print(f"  claran precision='bf16' {t_bf16 * 1000:.1f} ms/img (speed-up {t_tv / t_bf16:.2f}x)")
-    for name, d in (("float32", got), ("bf16", got_bf16)):
-        print(f"  claran {name}: {_agreement(d, ref)}")
+    print(f"{ctor.__name__} at {args.size}px on {where}, one interleaved run, median of {args.iters}; "
+          f"torchvision made {len(ref['boxes'])} detections")
+    print(f"  {'':32s} {'ms/img':>8s} {'speed-up':>8s}  same as torchvision / matched detections")
+    print(f"  {'torchvision':32s} {ts['torchvision'] * 1000:8.1f} {1.0:8.2f}x")
+    for name in rows:
+        print(f"  {name:32s} {ts[name] * 1000:8.1f} {ts['torchvision'] / ts[name]:8.2f}x  "
+              f"{_same(got[name], ref)} / {_agreement(got[name], ref)}")
+    print("  (same: count, labels, boxes within 0.05 px, scores within 1e-3; goal: 1.5x at float32 with the same "
+          "detections)")
+
+
+def _has_onnxruntime() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None
+
+
+def _same(d: dict, ref: dict) -> bool:
+    return bool(len(d["boxes"]) == len(ref["boxes"]) and (d["labels"] == ref["labels"].cpu().numpy()).all()
+                and np.abs(d["boxes"] - ref["boxes"].cpu().numpy()).max(initial=0) <= 0.05
+                and np.abs(d["scores"] - ref["scores"].cpu().numpy()).max(initial=0) <= 1e-3)
 
 
 def _agreement(d: dict, ref: dict) -> str:

@@ -3,10 +3,8 @@
     from catalogs import build_catalog, write_catalog, write_regions, plot_detections
 """
 
-from .ds9 import catalog_regions, write_regions
 from .io import CATALOG_FORMATS, atomic_write, catalog_format, check_output, read_catalog, write_catalog
 from .naming import iau_name
-from .plot import plot_detections, save_plot
 from .schema import RGZ_CLASS_NAMES, columns
 from .table import ImageDetections, build_catalog, empty_catalog
 
@@ -15,3 +13,15 @@ __all__ = [
     "check_output", "columns", "empty_catalog", "iau_name", "plot_detections", "read_catalog", "save_plot",
     "write_catalog", "write_regions",
 ]
+
+# matplotlib (plots) and regions (DS9) load only when used: `claran detect` without --plot-dir/--regions
+# starts faster without them
+_LAZY = {"plot_detections": "plot", "save_plot": "plot", "catalog_regions": "ds9", "write_regions": "ds9"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'catalogs' has no attribute {name!r}")

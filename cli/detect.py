@@ -101,12 +101,12 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
 
     for _, reason in errors:
         click.echo(f"skipped: {reason}", err=True)
-    from catalogs import write_catalog, write_regions
+    import catalogs  # write_regions (and its `regions` import) only when asked for: start-up time
 
     if output:
-        write_catalog(table, output, overwrite=overwrite)
+        catalogs.write_catalog(table, output, overwrite=overwrite)
     if regions_path:
-        write_regions(table, regions_path, wcs=wcs, overwrite=overwrite)
+        catalogs.write_regions(table, regions_path, wcs=wcs, overwrite=overwrite)
     if not output:
         cols = ["name", "ra", "dec", "morphology", "score", "size", "peak_flux", "image"]
         table[cols].pprint(max_lines=-1, max_width=-1) if len(table) else None

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
-from reproject import reproject_interp
 from scipy.ndimage import map_coordinates
 
 from . import FRAME_PIXEL_SCALE, FRAME_SIZE
@@ -95,6 +94,8 @@ def to_frame(image: RadioImage, *, center: SkyCoord | None = None, spec: FrameSp
         out = _resample_equatorial(image.data, image.wcs, wout, spec.size)
         return Framed(data=out, wcs=wout, spec=spec, center=center, beam=image.beam, bunit=image.bunit,
                       source_path=image.path)
+    from reproject import reproject_interp  # here: it imports dask (~1 s), which the fast path above avoids
+
     data = np.where(np.isfinite(image.data), image.data, np.nan).astype(np.float64, copy=False)
     # roundtrip_coords=False: skip reproject's check that output -> input -> output returns the same
     # pixel (it doubles the cost and only matters near projection singularities, not for a 3' frame)

@@ -60,9 +60,12 @@ def test_cli_help_imports_no_torch():
     assert got == {"torch": False}
 
 
-def test_detector_path_imports_no_torchvision():
-    """Loading the bundled model and detecting needs neither torchvision nor torch._dynamo (start-up)."""
-    got = _imports("import sys, json\nfrom rgz.detector import Detector\n"
-                   "det = Detector.load()\ndet.detect_many(['rgz/examples/sim_radio_0.fits'])\n"
-                   "print(json.dumps({m: m in sys.modules for m in ('torchvision', 'torch._dynamo')}))")
-    assert got == {"torchvision": False, "torch._dynamo": False}
+def test_detect_cli_imports_only_what_detection_needs(tmp_path):
+    """`claran detect one.fits -o cat.vot` with the bundled model imports neither torchvision (whose ops import
+    torch._dynamo) nor matplotlib, regions or reproject/dask (start-up time; issue 15)."""
+    heavy = ("torchvision", "torch._dynamo", "matplotlib", "regions", "reproject", "dask")
+    got = _imports("import sys, json\nfrom cli.main import main\n"
+                   f"main(['detect', 'rgz/examples/sim_radio_0.fits', '-o', {str(tmp_path / 'c.vot')!r}])\n"
+                   f"print(json.dumps({{m: m in sys.modules for m in {heavy!r}}}))")
+    assert got == dict.fromkeys(heavy, False)
+    assert (tmp_path / "c.vot").is_file()
