@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from claran.errors import UserError
+from rgz.surveys import survey_names
 
 
 def _exclusions(path: str | None) -> tuple[str, ...]:
@@ -33,10 +34,13 @@ def _exclusions(path: str | None) -> tuple[str, ...]:
 @click.option("--count", type=click.IntRange(min=1), required=True, help="Number of cutouts.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Random seed; the same seed gives the same files.")
-@click.option("--size", type=click.IntRange(min=16, max=2048), default=100, show_default=True,
-              help="Cutout side in pixels (100 px x 1.8\" = the 3' x 3' an RGZ target's cutout covers).")
-@click.option("--pixel-scale", type=click.FloatRange(min=0.1, max=60), default=1.8, show_default=True,
-              help="Arcsec per pixel (FIRST: 1.8).")
+@click.option("--survey", type=click.Choice(survey_names(), case_sensitive=False), default="first",
+              show_default=True, help="Cutouts like this survey's: beam, noise, pixel scale, frequency (rgz.surveys).")
+@click.option("--size", type=click.IntRange(min=16, max=2048), default=None,
+              help="Cutout side in pixels (default: the survey's; FIRST 100 px x 1.8\" = the 3' x 3' an RGZ target's "
+                   "cutout covers).")
+@click.option("--pixel-scale", type=click.FloatRange(min=0.1, max=60), default=None,
+              help="Arcsec per pixel (default: the survey's; FIRST 1.8, NVSS 15, VLASS 1).")
 @click.option("--ir", is_flag=True, help="Also write a WISE W1-like image per cutout (ir/*.fits).")
 @click.option("--backgrounds", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder of real FIRST images; their source-masked noise becomes most cutouts' background.")
@@ -53,16 +57,19 @@ def _exclusions(path: str | None) -> tuple[str, ...]:
 @click.option("--label-factor", type=click.FloatRange(min=1.05, max=10.0), default=2.0**0.5, show_default="sqrt 2",
               help="Ratio between contour levels (peaks are the contour tree's leaves).")
 @click.option("--overwrite", is_flag=True, help="Replace the simulated files of a non-empty OUTDIR.")
-def simulate(outdir: str, count: int, seed: int, size: int, pixel_scale: float, ir: bool, backgrounds: str | None,
+def simulate(outdir: str, count: int, seed: int, survey: str, size: int | None, pixel_scale: float | None,
+             ir: bool, backgrounds: str | None,
              exclude_backgrounds: str | None, workers: int, class_balance: bool, randomise: bool,
              label_sigma: float, label_factor: float, overwrite: bool) -> None:
-    """Write COUNT simulated FIRST cutouts with RGZ labels to OUTDIR (radio/, ir/, annotations.json)."""
+    """Write COUNT simulated FIRST (or --survey) cutouts with RGZ labels to OUTDIR (radio/, ir/, annotations.json)."""
     from rgz.simulate import LabelRules, SimConfig, write_dataset
 
-    if backgrounds is not None and abs(pixel_scale - 1.8) > 0.09:
-        raise UserError(f"--backgrounds needs --pixel-scale 1.8 (FIRST's), not {pixel_scale}")
-    cfg = SimConfig(size=size, pixel_scale=pixel_scale, rules=LabelRules(level_sigma=label_sigma,
-                                                                              level_factor=label_factor))
+    given = {k: v for k, v in (("size", size), ("pixel_scale", pixel_scale)) if v is not None}
+    cfg = SimConfig.for_survey(survey.lower(), **given, rules=LabelRules(level_sigma=label_sigma,
+                                                                         level_factor=label_factor))
+    if backgrounds is not None and (cfg.survey != "first" or abs(cfg.pixel_scale - 1.8) > 0.09):
+        raise UserError(f"--backgrounds needs FIRST cutouts (--survey first, --pixel-scale 1.8), not "
+                        f"--survey {cfg.survey} at {cfg.pixel_scale}\"/px")
     path = write_dataset(outdir, count=count, seed=seed, cfg=cfg, ir=ir, backgrounds=backgrounds,
                          exclude_backgrounds=_exclusions(exclude_backgrounds), overwrite=overwrite,
                          workers=workers, progress=count >= 200,

@@ -49,7 +49,7 @@ def load_families(plugins: tuple[str, ...] = ()) -> None:
 
 def build_config(dataset: str | None, data: str | None, preset: str | None, overrides: tuple[str, ...]) -> Config:
     """Defaults, then the dataset family's setup, then the preset, then ``KEY=VALUE`` overrides."""
-    from claran.data import get_dataset_family
+    from claran.data import family_after_overrides, get_dataset_family
 
     cfg = Config()
     try:
@@ -60,8 +60,9 @@ def build_config(dataset: str | None, data: str | None, preset: str | None, over
             get_preset(preset)(cfg)
         cfg.update_args(overrides)
         # a family may derive keys from its own overridden keys (rgz: RGZ.REPRESENTATION -> IN_CHANNELS)
-        if hasattr(setup, "after_overrides"):
-            setup.after_overrides(cfg, overrides)
+        after = family_after_overrides(dataset) if dataset else None
+        if after is not None:
+            after(cfg, overrides)
     except ConfigError as e:  # ConfigError is a ValueError: turn it into the CLI's one-line error
         raise UserError(str(e)) from None
     return cfg

@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from claran.errors import UserError
+from claran.fileio import atomic_write
 
 from . import FRAME_PIXEL_SCALE, FRAME_SIZE, RGZ_CLASSES
 from .coords import detector_to_astropy
@@ -133,14 +133,7 @@ class BuildReport:
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp))
 
 
 def build_rgz(*, catalogue: str | os.PathLike, boxes: str | os.PathLike, images: str | os.PathLike,
@@ -238,10 +231,7 @@ def build_rgz(*, catalogue: str | os.PathLike, boxes: str | os.PathLike, images:
                                       "row 0 = first row of the FITS data array"},
            "images": img_entries, "annotations": ann_entries,
            "categories": [{"id": i + 1, "name": n} for i, n in enumerate(RGZ_CLASSES)]}
-    fd, tmp = tempfile.mkstemp(prefix=".annotations.", suffix=".tmp", dir=out)
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f)
-    os.replace(tmp, out / "annotations.json")
+    atomic_write(out / "annotations.json", lambda tmp: Path(tmp).write_text(json.dumps(doc)))
     return report
 
 

@@ -30,7 +30,7 @@ from . import DEFAULT_MIN_SCORE, RGZ_CLASSES
 from .batching import Pending, find_fits, prepare, run_batches
 from .frame import FrameSpec
 from .merge import finish
-from .model_spec import default_model_path, rgz_settings
+from .model_spec import RGZModelSpec, default_model_path, read_model_spec
 from .plotting import plot_file
 from .render import REPRESENTATIONS
 from .results import DetectionResult
@@ -65,6 +65,7 @@ class Detector:
         self.classes = classes
         self.tta = tta  # test-time augmentation: 8 rotations/flips per frame, fused (rgz.tta); 8x the model time
         self.source: tuple[str | None, dict] | None = None  # (checkpoint, load kwargs): lets workers reload it
+        self.model_spec: RGZModelSpec | None = None  # the checkpoint's, for a Detector from Detector.load
         self._pool: Any = None  # rgz.parallel.WorkerPool of the last workers > 1 call
         self.last_errors: list[tuple[str, str]] = []
 
@@ -81,21 +82,15 @@ class Detector:
         from claran.predictor import Predictor
 
         model, ckpt = load_model(path)
-        if not (ckpt.get("extra") or {}).get("rgz") and not (ckpt.get("config") or {}).get("RGZ"):
-            # e.g. a COCO model: it would "find" squares and discs in the sky
-            names = [str(n) for n in ckpt.get("class_names") or [] if n != "BG"]
-            raise CheckpointError(f"{ckpt['path']}: not a radio-galaxy model (no RGZ settings; its classes: "
-                                  f"{', '.join(names[:4]) + (', ...' if len(names) > 4 else '') or 'unknown'}); "
-                                  "give a checkpoint from `claran train --dataset rgz`")
-        rgz = rgz_settings(ckpt)
-        names = [n for n in ckpt.get("class_names") or model.cfg.DATA.CLASS_NAMES if n != "BG"]
-        channels = REPRESENTATIONS.get(rgz["representation"])
+        spec = read_model_spec(ckpt)  # raises for a model that is not an RGZ model
+        channels = REPRESENTATIONS.get(spec.representation)
         if channels is not None and channels != int(model.cfg.BACKBONE.IN_CHANNELS):
-            raise CheckpointError(f"{ckpt['path']}: representation {rgz['representation']} has {channels} channels "
+            raise CheckpointError(f"{ckpt['path']}: representation {spec.representation} has {channels} channels "
                                   f"but the model takes {model.cfg.BACKBONE.IN_CHANNELS}")
-        spec = FrameSpec(size=int(rgz["frame_size"]), pixel_scale_arcsec=float(rgz["pixel_scale_arcsec"]))
         predictor = Predictor(model, precision=precision, backend=backend, onnx=onnx)
-        det = cls(predictor=predictor, class_names=names, representation=rgz["representation"], spec=spec, **kwargs)
+        det = cls(predictor=predictor, class_names=spec.classes, representation=spec.representation, spec=spec.frame,
+                  **kwargs)
+        det.model_spec = spec
         det.source = (str(path), dict(kwargs, precision=precision, backend=backend, onnx=onnx))
         return det
 

@@ -15,8 +15,9 @@ from claran.data import COCODetection, DatasetRegistry, register_dataset_family
 from claran.errors import DatasetError
 
 from . import RGZ_CLASSES
-from .config import _PIXEL_STATS, _LazyExtra, after_overrides, apply_rgz_config
+from .config import _PIXEL_STATS, after_overrides, apply_rgz_config
 from .frame import FrameSpec
+from .model_spec import RGZModelSpec
 from .render import REPRESENTATIONS
 from .split import RGZDetection
 
@@ -97,7 +98,9 @@ def _setup_fits_layout(cfg: Config, root: Path, ann: Path) -> None:
         parts[_split_of(img, frac)].append(img)
     if not parts["train"] and not parts["val"]:
         raise DatasetError(f"{ann}: no images")
-    extra = _LazyExtra(cfg)
+    def extra() -> dict:  # the trainer calls it when it starts: after the preset and --config overrides
+        return RGZModelSpec.from_config(cfg).to_extra()
+
     cache = cfg.RGZ.CACHE_DIR or _default_cache(root)
     for split, images in parts.items():
         name = f"rgz_{split}"
@@ -127,7 +130,9 @@ def _setup_fits_layout(cfg: Config, root: Path, ann: Path) -> None:
 
 def _setup_png_layout(cfg: Config, root: Path, jsons: list[Path]) -> None:
     train, val = [], []
-    extra = _LazyExtra(cfg, representation="png")  # pre-rendered by ClaRAN: D1/D3/D4 per the folder
+    def extra() -> dict:  # pre-rendered by ClaRAN: D1/D3/D4 per the folder
+        return RGZModelSpec.from_config(cfg, representation="png").to_extra()
+
     cfg.BACKBONE.IN_CHANNELS = 3
     cfg.PREPROC.PIXEL_MEAN, cfg.PREPROC.PIXEL_STD = [list(v) for v in _PIXEL_STATS["D1"]]
     for j in jsons:
@@ -144,5 +149,4 @@ def _setup_png_layout(cfg: Config, root: Path, jsons: list[Path]) -> None:
     cfg.DATA.VAL = tuple(val or train)
 
 
-setup_rgz.after_overrides = after_overrides  # type: ignore[attr-defined]  # for CLIs: see after_overrides
-register_dataset_family("rgz", setup_rgz)
+register_dataset_family("rgz", setup_rgz, after_overrides=after_overrides)

@@ -1,4 +1,4 @@
-"""Fetch missing FIRST (and WISE W1) cutouts for the RGZ builder from SkyView with astroquery (optional).
+"""Fetch missing FIRST (or another rgz.surveys survey's) and WISE W1 cutouts for the RGZ builder from SkyView with astroquery (optional).
 
 ClaRAN's original download links are dead; SkyView serves both surveys. Cutouts are 3' x 3' centred on the
 FIRST id's position (FIRSTJhhmmss.s+ddmmss), at FIRST's native 1.8"/px (100 px) and WISE's 1.375"/px
@@ -11,15 +11,19 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
 from claran.errors import UserError
+from claran.fileio import atomic_write
+
+from .surveys import Survey, get_survey
 
 __all__ = ["CutoutFetcher", "first_id_to_skycoord"]
+
+WISE_PIXEL_SCALE = 1.375  # arcsec; 3' = 131 px
 
 logger = logging.getLogger("claran")
 
@@ -36,11 +40,17 @@ def first_id_to_skycoord(first_id: str) -> SkyCoord:
 
 
 class CutoutFetcher:
-    """Download FIRST + WISE W1 cutouts into ``cache`` (files already there are reused)."""
+    """Download radio (``survey``'s, default FIRST) + WISE W1 cutouts into ``cache`` (files already there are reused)."""
 
-    SURVEYS = {"radio": ("VLA FIRST (1.4 GHz)", 100, ""), "ir": ("WISE 3.4", 131, "_w1")}
-
-    def __init__(self, cache: str | os.PathLike, *, width_arcmin: float = 3.0) -> None:
+    def __init__(self, cache: str | os.PathLike, *, width_arcmin: float = 3.0, survey: str | Survey = "first") -> None:
+        radio = get_survey(survey)
+        if radio.skyview is None:
+            raise UserError(f"{radio.title} cutouts are not on SkyView; get them from the {radio.cutout_service}")
+        side = width_arcmin * 60.0
+        # SkyView name, pixels at the native scale (FIRST: 3' = 100 px), file suffix
+        self.surveys = {"radio": (radio.skyview, int(round(side / radio.pixel_scale_arcsec)),
+                                  "" if radio.name == "first" else f"_{radio.name}"),
+                        "ir": ("WISE 3.4", int(round(side / WISE_PIXEL_SCALE)), "_w1")}
         try:
             from astroquery.skyview import SkyView
         except ImportError:
@@ -52,7 +62,7 @@ class CutoutFetcher:
         self.failures = 0
 
     def _get(self, first_id: str, kind: str) -> Path | None:
-        survey, pixels, suffix = self.SURVEYS[kind]
+        survey, pixels, suffix = self.surveys[kind]
         path = self.cache / f"{first_id}{suffix}.fits"
         if path.is_file():
             return path
@@ -65,14 +75,7 @@ class CutoutFetcher:
             return None
         if not hduls:
             return None
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.cache)
-        os.close(fd)
-        try:
-            hduls[0].writeto(tmp, overwrite=True, output_verify="silentfix")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda tmp: hduls[0].writeto(tmp, overwrite=True, output_verify="silentfix"))
         return path
 
     def fetch(self, first_id: str) -> tuple[Path | None, Path | None]:

@@ -25,12 +25,14 @@ from astropy.wcs.utils import proj_plane_pixel_scales
 
 from claran.errors import UserError
 
+from .surveys import FIRST
+
 __all__ = [
     "FitsInputError", "Beam", "RadioImage", "read_radio", "read_infrared", "read_image", "FIRST_BEAM_ARCSEC",
     "WISE_W1_PSF_ARCSEC",
 ]
 
-FIRST_BEAM_ARCSEC = 5.4  # FIRST's CLEAN beam (circular, northern fields)
+FIRST_BEAM_ARCSEC = FIRST.bmaj_arcsec  # FIRST's CLEAN beam (circular, northern fields): 5.4"
 WISE_W1_PSF_ARCSEC = 6.1
 
 

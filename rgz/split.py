@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from claran.data import DatasetSplit
+from claran.fileio import atomic_write, atomic_write_bytes
 
 from . import RGZ_CLASSES
 from .evaluation import coco_bbox_metrics, evaluate_ap50
@@ -122,11 +122,7 @@ class RGZDetection(DatasetSplit):
         img = render(self.representation, fr.data, ir=None if ir is None else ir.data)
         if cache is not None:
             try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=".", suffix=".npy", dir=cache.parent)
-                with os.fdopen(fd, "wb") as f:
-                    np.save(f, img.astype(np.float16))
-                os.replace(tmp, cache)
+                atomic_write(cache, lambda tmp: np.save(tmp, img.astype(np.float16)))
             except OSError:
                 pass  # no cache (read-only, disk full): render every time
         return img
@@ -140,8 +136,6 @@ class RGZDetection(DatasetSplit):
     def eval_inference_results(self, results: list[dict], output: str | None = None) -> dict[str, float]:
         """ClaRAN's metric: PASCAL VOC all-point AP at IoU 0.5 per class and their mean (``mAP50``)."""
         if output is not None:
-            from claran.engine.checkpoint import atomic_write_bytes
-
             atomic_write_bytes(json.dumps(results).encode(), output)
         metrics = evaluate_ap50(self._ground_truth(), results, RGZ_CLASSES)
         metrics.update(coco_bbox_metrics(self._ground_truth(), results, self.spec.size))

@@ -4,6 +4,7 @@ from .coco import COCODetection, register_coco_json, setup_coco
 from .dataset import (
     DatasetRegistry,
     DatasetSplit,
+    family_after_overrides,
     get_dataset_family,
     list_dataset_families,
     register_dataset_family,
@@ -15,6 +16,7 @@ __all__ = [
     "DatasetRegistry",
     "register_dataset_family",
     "get_dataset_family",
+    "family_after_overrides",
     "list_dataset_families",
     "sanitize_roidbs",
     "COCODetection",

@@ -11,7 +11,7 @@ import difflib
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import cv2
@@ -25,6 +25,7 @@ __all__ = [
     "DatasetRegistry",
     "register_dataset_family",
     "get_dataset_family",
+    "family_after_overrides",
     "list_dataset_families",
     "sanitize_roidbs",
 ]
@@ -100,11 +101,24 @@ class DatasetRegistry:
 
 
 _FAMILIES: dict[str, Callable[[Config, str | None], None]] = {}
+_AFTER_OVERRIDES: dict[str, Callable[[Config, Sequence[str]], None]] = {}
 
 
-def register_dataset_family(name: str, setup: Callable[[Config, str | None], None]) -> None:
-    """``setup(cfg, data_dir)`` registers splits and sets DATA.TRAIN / DATA.VAL / DATA.CLASS_NAMES."""
+def register_dataset_family(name: str, setup: Callable[[Config, str | None], None], *,
+                            after_overrides: Callable[[Config, Sequence[str]], None] | None = None) -> None:
+    """``setup(cfg, data_dir)`` registers splits and sets DATA.TRAIN / DATA.VAL / DATA.CLASS_NAMES.
+    ``after_overrides(cfg, overrides)``, if given, runs after the ``KEY=VALUE`` overrides to re-derive the
+    keys that follow from the family's own overridden keys (rgz: ``RGZ.REPRESENTATION`` -> input channels)."""
     _FAMILIES[name] = setup
+    if after_overrides is not None:
+        _AFTER_OVERRIDES[name] = after_overrides
+    else:
+        _AFTER_OVERRIDES.pop(name, None)
+
+
+def family_after_overrides(name: str) -> Callable[[Config, Sequence[str]], None] | None:
+    """The family's ``after_overrides`` hook (see ``register_dataset_family``), or None."""
+    return _AFTER_OVERRIDES.get(name)
 
 
 def list_dataset_families() -> list[str]:

@@ -142,7 +142,8 @@ class Trainer:
         self.progress = progress
         self.extra = dict(extra or {})
         for name in cfg.DATA.TRAIN:  # a dataset family's own metadata travels in the checkpoint
-            self.extra.update(DatasetRegistry.get_metadata(name, "checkpoint_extra") or {})
+            meta = DatasetRegistry.get_metadata(name, "checkpoint_extra")  # a dict, or a function read now
+            self.extra.update((meta() if callable(meta) else meta) or {})
         self.schedule = LRSchedule(cfg)
 
     # ------------------------------------------------------------------ setup

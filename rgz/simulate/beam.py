@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..surveys import FIRST
+
 __all__ = ["FWHM_TO_SIGMA", "Beam", "first_beam", "ellipse_cov"]
 
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
@@ -51,8 +53,5 @@ class Beam:
 
 def first_beam(dec_deg: float) -> Beam:
     """FIRST's beam by declination: 5.4" circular in the north, elongated N-S in the southern strips."""
-    if dec_deg < -2.5:
-        return Beam(bmaj=6.8, bmin=5.4, bpa=0.0)
-    if dec_deg < 4.5:
-        return Beam(bmaj=6.4, bmin=5.4, bpa=0.0)
-    return Beam()
+    bmaj, bmin, bpa = FIRST.beam_at(dec_deg)
+    return Beam(bmaj=bmaj, bmin=bmin, bpa=bpa)

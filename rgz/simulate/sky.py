@@ -9,7 +9,8 @@ import numpy as np
 from scipy import ndimage
 
 from ..contours import LabelRules, class_id, count_peaks, find_islands, source_box
-from .beam import Beam, first_beam
+from ..surveys import FIRST, Survey, get_survey
+from .beam import Beam
 from .morphology import Source, render, sample_neighbour, sample_source
 from .noise import RealBackgrounds, clean_bias, correlated_noise, nan_edge, sidelobes, stripes
 
@@ -24,6 +25,7 @@ BALANCED_CLASS_WEIGHTS = (0.15, 0.15, 0.20, 0.15, 0.20, 0.15)
 
 @dataclass(frozen=True, kw_only=True)
 class SimConfig:
+    survey: str = "first"  # rgz.surveys: the beam by declination, the footprint, the header's frequency
     size: int = 100  # pixels: 3' x 3' at 1.8"/px, what the FIRST cutout server returns for an RGZ target
     pixel_scale: float = 1.8  # arcsec
     class_weights: tuple[float, ...] = DR1_CLASS_COUNTS
@@ -49,6 +51,19 @@ class SimConfig:
     pixel_scale_jitter: float = 0.0  # sky rendered at pixel_scale x (1 + N(0, this)); the header keeps pixel_scale
     rules: LabelRules = field(default_factory=LabelRules)
     max_tries: int = 40
+    # keep the target whatever class its image measures (a 45" NVSS beam blends most multi-component sources:
+    # their classes cannot be drawn to order); the class mix then follows the survey's resolution
+    any_class: bool = False
+
+    @classmethod
+    def for_survey(cls, survey: str | Survey, **kwargs) -> SimConfig:
+        """Cutouts like ``survey``'s: its cutout size, pixel scale and noise; ``kwargs`` override any field."""
+        s = get_survey(survey)
+        base = dict(survey=s.name, size=s.cutout_pixels, pixel_scale=s.pixel_scale_arcsec, rms_median=s.rms_jy,
+                    rms_range=s.rms_range_jy,
+                    neighbour_min_sep=cls.neighbour_min_sep * cls.pixel_scale / s.pixel_scale_arcsec,  # FIRST's 21.6"
+                    any_class=s.bmaj_arcsec > 3 * FIRST.bmaj_arcsec)
+        return cls(**{**base, **kwargs})
 
 
 # --randomise: stronger domain randomisation for training a model that must transfer to real FIRST cutouts.
@@ -69,10 +84,11 @@ class Field:
     real_background: bool
 
 
-def _sample_sky(rng: np.random.Generator) -> tuple[float, float]:
-    """A position in FIRST's north Galactic cap footprint (uniform on the sphere)."""
-    dec = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(-10.0)), np.sin(np.radians(65.0)))))
-    return float(rng.uniform(110.0, 250.0)), float(dec)
+def _sample_sky(rng: np.random.Generator, survey: Survey) -> tuple[float, float]:
+    """A position in the survey's footprint (FIRST: its north Galactic cap), uniform on the sphere."""
+    lo, hi = survey.dec_range_deg
+    dec = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(lo)), np.sin(np.radians(hi)))))
+    return float(rng.uniform(*survey.ra_range_deg)), float(dec)
 
 
 def _anchor(rng: np.random.Generator, src: Source) -> tuple[float, float]:
@@ -121,8 +137,10 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
                    backgrounds: RealBackgrounds | None = None) -> Field:
     """Draw one cutout whose measured target class follows ``cfg.class_weights`` (re-drawing, never relabelling)."""
     shape = (cfg.size, cfg.size)
-    ra, dec = _sample_sky(rng)
-    beam = first_beam(dec)
+    survey = get_survey(cfg.survey)
+    ra, dec = _sample_sky(rng, survey)
+    bmaj, bmin, bpa = survey.beam_at(dec)
+    beam = Beam(bmaj=bmaj, bmin=bmin, bpa=bpa)
     if cfg.beam_jitter > 0:
         bmaj, bmin = (v * float(np.exp(cfg.beam_jitter * rng.normal())) for v in (beam.bmaj, beam.bmin))
         beam = Beam(bmaj=round(max(bmaj, bmin), 3), bmin=round(min(bmaj, bmin), 3), bpa=beam.bpa)
@@ -171,7 +189,7 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
         image = image.astype(np.float32)
         isl, owners = _measure(image, models, cfg.rules)
         target = _label(image, isl, owners[0], shape, cfg.rules)
-        if target is None or target["category_id"] != want:
+        if target is None or (target["category_id"] != want and not cfg.any_class):
             continue
         target["target"] = True
         labels = [target]

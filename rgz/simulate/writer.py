@@ -4,7 +4,6 @@ annotations.json (COCO, category ids 1..6, boxes in the radio file's pixels, con
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
@@ -15,8 +14,10 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from claran.errors import UserError
+from claran.fileio import atomic_write
 from rgz import RGZ_CLASSES
 
+from ..surveys import get_survey
 from .ir import WISE_MAGZP, WISE_PIXEL_SCALE, simulate_ir
 from .noise import RealBackgrounds
 from .sky import BALANCED_CLASS_WEIGHTS, RANDOMISED, Field, SimConfig, simulate_field
@@ -38,25 +39,28 @@ def _celestial(ra: float, dec: float, size: int, pixel_scale: float) -> WCS:
 
 
 def radio_header(field: Field, cfg: SimConfig, name: str) -> fits.Header:
-    """A header like the FIRST cutout server's: 2-D data with FREQ/STOKES axis cards, BMAJ/BMIN/BPA, JY/BEAM."""
+    """A header like the FIRST cutout server's: 2-D data with FREQ/STOKES axis cards, BMAJ/BMIN/BPA, JY/BEAM
+    (frequency, bandwidth and telescope those of ``cfg.survey``)."""
+    survey = get_survey(cfg.survey)
     h = fits.Header()
     h["BUNIT"] = ("JY/BEAM", "")
     h["BTYPE"] = "Intensity"
     h.update(_celestial(field.ra, field.dec, cfg.size, cfg.pixel_scale).to_header())
-    for k, v, c in (("CTYPE3", "FREQ", ""), ("CRVAL3", 1.4000e9, "Hz"), ("CDELT3", 2.1875e7, "Hz"),
+    for k, v, c in (("CTYPE3", "FREQ", ""), ("CRVAL3", survey.frequency_hz, "Hz"),
+                    ("CDELT3", survey.bandwidth_hz, "Hz"),
                     ("CRPIX3", 1.0, ""), ("CUNIT3", "Hz", ""), ("CTYPE4", "STOKES", ""), ("CRVAL4", 1.0, ""),
                     ("CDELT4", 1.0, ""), ("CRPIX4", 1.0, "")):
         h[k] = (v, c)
-    h["RESTFRQ"] = (1.4e9, "[Hz] observing frequency")
+    h["RESTFRQ"] = (survey.frequency_hz, "[Hz] observing frequency")
     h["BMAJ"] = (field.beam.bmaj / 3600.0, "Beam major axis (deg)")
     h["BMIN"] = (field.beam.bmin / 3600.0, "Beam minor axis (deg)")
     h["BPA"] = (field.beam.bpa, "Beam position angle (deg)")
-    h["TELESCOP"] = "VLA"
+    h["TELESCOP"] = survey.telescope
     h["OBJECT"] = name
     h["SIMRMS"] = (field.rms, "[Jy/beam] simulated noise rms")
     h["SIMKIND"] = (field.kind, "target morphology")
     h["SIMREAL"] = (field.real_background, "noise is a real FIRST background")
-    h["CREATOR"] = "claran simulate (FIRST-like simulated sky)"
+    h["CREATOR"] = f"claran simulate ({survey.name.upper()}-like simulated sky)"
     return h
 
 
@@ -71,25 +75,11 @@ def ir_header(field: Field, size: int) -> fits.Header:
 
 
 def _atomic_fits(path: Path, data: np.ndarray, header: fits.Header) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        fits.PrimaryHDU(data=data, header=header).writeto(tmp, overwrite=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: fits.PrimaryHDU(data=data, header=header).writeto(tmp, overwrite=True))
 
 
 def _atomic_json(path: Path, obj) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj)))
 
 
 def prepare_outdir(outdir: str | Path, *, overwrite: bool, ir: bool) -> Path:

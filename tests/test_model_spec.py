@@ -1,0 +1,73 @@
+"""rgz.model_spec: the RGZ model spec is written once into a checkpoint and read back by one function; old
+checkpoints (the bundled model among them) still load; the rgz family's derived keys come from one place."""
+
+from __future__ import annotations
+
+import pytest
+
+from claran.config import Config
+from claran.errors import CheckpointError
+from rgz import RGZ_CLASSES
+from rgz.frame import FrameSpec
+from rgz.model_spec import RGZModelSpec, default_model_path, read_model_spec
+
+
+def _cfg(**keys) -> Config:
+    import rgz.dataset  # noqa: F401  registers the presets
+    from claran.config import get_preset
+
+    cfg = Config()
+    get_preset("rgz-small")(cfg)
+    overrides = [f"{k}={v}" for k, v in keys.items()]
+    cfg.update_args(overrides)
+    from rgz.config import after_overrides
+
+    after_overrides(cfg, overrides)
+    return cfg
+
+
+def test_bundled_model_reads_as_before():
+    import torch
+
+    ckpt = torch.load(default_model_path(), map_location="cpu", weights_only=False)
+    assert "survey" not in ckpt["extra"]["rgz"]  # written before the spec existed: an old checkpoint
+    spec = read_model_spec(ckpt)
+    assert spec == RGZModelSpec(representation="phys", frame=FrameSpec(132, 1.3748), classes=RGZ_CLASSES,
+                                survey="first", input_size=128)
+
+
+def test_round_trip_and_survey():
+    cfg = _cfg(**{"RGZ.SURVEY": "nvss"})
+    spec = RGZModelSpec.from_config(cfg)
+    assert (spec.representation, spec.frame, spec.survey, spec.input_size) == ("phys", FrameSpec(132, 1.3748), "nvss", 128)
+    ckpt = {"extra": spec.to_extra(), "config": cfg.to_dict(), "class_names": ["BG", *RGZ_CLASSES]}
+    assert read_model_spec(ckpt) == spec
+    # the config's RGZ keys are the training config, not a second copy of the spec: the reader ignores them
+    ckpt["config"]["RGZ"]["REPRESENTATION"] = "D3"
+    assert read_model_spec(ckpt).representation == "phys"
+
+
+def test_old_checkpoints_without_extra_read_the_config():
+    cfg = _cfg(**{"RGZ.REPRESENTATION": "D1", "RGZ.INPUT_SIZE": 264})
+    d = cfg.to_dict()
+    del d["RGZ"]["SURVEY"]  # older configs had no survey
+    spec = read_model_spec({"config": d, "class_names": ["BG", *RGZ_CLASSES]})
+    assert (spec.representation, spec.frame.size, spec.survey, spec.input_size) == ("D1", 132, "first", 264)
+
+
+def test_not_an_rgz_model():
+    with pytest.raises(CheckpointError, match="not a radio-galaxy model.*person, bicycle"):
+        read_model_spec({"path": "coco.pt", "config": Config().to_dict(), "class_names": ["BG", "person", "bicycle"]})
+
+
+def test_derived_keys_come_from_one_place():
+    from claran.data import family_after_overrides
+    from rgz.config import after_overrides
+
+    assert family_after_overrides("rgz") is after_overrides
+    cfg = _cfg()
+    assert cfg.BACKBONE.IN_CHANNELS == 2 and cfg.PREPROC.TEST_SHORT_EDGE_SIZE == 128
+    cfg.update_args(["RGZ.REPRESENTATION=D3", "RGZ.INPUT_SIZE=256", "PREPROC.MAX_SIZE=300"])
+    after_overrides(cfg, ["RGZ.REPRESENTATION=D3", "RGZ.INPUT_SIZE=256", "PREPROC.MAX_SIZE=300"])
+    assert cfg.BACKBONE.IN_CHANNELS == 3 and cfg.PREPROC.TEST_SHORT_EDGE_SIZE == 256
+    assert cfg.PREPROC.MAX_SIZE == 300  # the user's own value wins
