@@ -5,7 +5,8 @@
 The kernels themselves live in torchvision's C++ extension, which registers ``torch.ops.torchvision.*`` when it
 is loaded; this module loads that library directly (what ``torchvision.extension`` does) and keeps
 torchvision's thin Python wrappers, line for line, so results are bit-identical to ``torchvision.ops``
-(``tests/test_ops.py``). When the extension cannot be found, torchvision's own functions are used.
+(``tests/test_ops.py``). When the extension cannot be found, or gradients or autocast are on (torchvision registers the
+ops' backward and autocast kernels in Python), torchvision is imported as usual.
 """
 
 from __future__ import annotations
@@ -21,15 +22,25 @@ from torch import Tensor, nn
 __all__ = ["nms", "batched_nms", "roi_align", "box_iou", "box_area", "clip_boxes_to_image",
            "remove_small_boxes", "FrozenBatchNorm2d"]
 
-_loaded = False
+_loaded = _full = False
 
 
-def _ops():
-    """``torch.ops.torchvision``, loading torchvision's extension library the first time."""
-    global _loaded
-    if not _loaded:
+def _ops(grad: bool = False):
+    """``torch.ops.torchvision``, loading torchvision's extension library the first time; ``grad``: the call
+    needs a backward.
+
+    torchvision registers the ops' autograd (roi_align's backward) and autocast kernels in Python
+    (``torchvision/_autograd_registrations.py``), so with gradients or autocast on, torchvision itself is
+    imported: training and mixed precision get exactly torchvision's ops; plain inference skips the import.
+    """
+    global _loaded, _full
+    if not _full and (grad or torch.is_autocast_enabled("cpu") or torch.is_autocast_enabled("cuda")):
+        import torchvision  # noqa: F401
+        _loaded = _full = True
+    elif not _loaded:
         if not _load_extension():
             import torchvision  # noqa: F401  (its import loads the extension however it is packaged)
+            _full = True
         _loaded = True
     return torch.ops.torchvision
 
@@ -80,7 +91,8 @@ def roi_align(input: Tensor, boxes: Tensor | Sequence[Tensor], output_size: int 
         ids = torch.cat([torch.full_like(b[:, :1], i) for i, b in enumerate(boxes)])
         rois = torch.cat([ids, torch.cat(list(boxes))], 1)
     oh, ow = (output_size, output_size) if isinstance(output_size, int) else output_size
-    return _ops().roi_align(input, rois, spatial_scale, oh, ow, sampling_ratio, aligned)
+    grad = input.requires_grad and torch.is_grad_enabled()
+    return _ops(grad).roi_align(input, rois, spatial_scale, oh, ow, sampling_ratio, aligned)
 
 
 def _upcast(t: Tensor) -> Tensor:  # torchvision's: no overflow in half or small integer types

@@ -47,6 +47,25 @@ def test_roi_align_and_frozen_bn_identical(aligned):
     assert torch.equal(ours(x), theirs(x))
 
 
+def test_backward_and_autocast_without_torchvision_imported_first():
+    """A fresh process that uses claran.ops before torchvision: roi_align's gradient and CPU bf16 autocast are
+    torchvision's (they are registered by torchvision's Python, which claran.ops then imports)."""
+    got = _imports("""
+import json, torch
+from claran import ops
+x = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(0), requires_grad=True)
+rois = torch.tensor([[0, 1.0, 2.0, 9.0, 12.0]])
+ops.roi_align(x, rois, 3, 0.5, 2, True).square().sum().backward()
+with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+    bf = ops.roi_align(x.detach().bfloat16(), rois, 3, 0.5, 2, True)
+import torchvision
+y = x.detach().clone().requires_grad_()
+torchvision.ops.roi_align(y, rois, 3, 0.5, 2, True).square().sum().backward()
+print(json.dumps({"grad": bool(torch.equal(x.grad, y.grad)) and float(x.grad.abs().sum()) > 0,
+                  "bf16": list(bf.shape)}))""")
+    assert got == {"grad": True, "bf16": [1, 4, 3, 3]}
+
+
 def _imports(code: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
