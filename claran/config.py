@@ -272,6 +272,7 @@ def _defaults(C: _Node) -> None:
     C.DATA.ABSOLUTE_COORD = True
 
     # backbone
+    C.BACKBONE.NAME = "resnet"  # claran.modeling.backbones registry: resnet (BLOCK/RESNET_NUM_BLOCKS), resnet18
     C.BACKBONE.WEIGHTS = ""  # a checkpoint path, "imagenet" (torchvision weights API) or "" (from scratch)
     C.BACKBONE.RESNET_NUM_BLOCKS = [3, 4, 6, 3]  # R50; [3, 4, 23, 3] is R101, [2, 2, 2, 2] with BASIC is R18
     C.BACKBONE.BLOCK = "bottleneck"  # "bottleneck" (R50/101) or "basic" (R18/34); claran addition

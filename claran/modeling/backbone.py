@@ -13,10 +13,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..config import Config
 from ..errors import UserError
 from ..ops import FrozenBatchNorm2d
+from .backbones import ShapeSpec
 
-__all__ = ["ResNet", "get_norm", "gn_groups", "load_backbone_weights", "resnet_depth"]
+__all__ = ["ResNet", "build_resnet_backbone", "get_norm", "gn_groups", "load_backbone_weights", "resnet_depth"]
 
 
 def gn_groups(channels: int) -> int:
@@ -197,6 +199,16 @@ class ResNet(nn.Module):
                     sub.eval()
         return self
 
+    def output_shape(self) -> dict[str, ShapeSpec]:
+        """The backbone contract (claran.modeling.backbones): channels and stride of res2..res5."""
+        return {f"res{i + 2}": ShapeSpec(c, 4 * 2**i) for i, c in enumerate(self.out_channels)}
+
+    def pop_res5(self) -> nn.Module:
+        """Remove ``layer4`` (res5) and return it: C4 models run it as the box head."""
+        res5 = self.layer4
+        del self.layer4
+        return res5
+
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         outs = []
@@ -207,6 +219,17 @@ class ResNet(nn.Module):
             x = layer(x)
             outs.append(x)
         return outs
+
+
+def build_resnet_backbone(cfg: Config, *, load_weights: bool = True) -> ResNet:
+    """``BACKBONE.NAME=resnet``: the ResNet that BACKBONE.BLOCK / RESNET_NUM_BLOCKS / WIDTH_MULTIPLIER describe."""
+    B = cfg.BACKBONE
+    body = ResNet(block=B.BLOCK, num_blocks=B.RESNET_NUM_BLOCKS, width_multiplier=B.WIDTH_MULTIPLIER,
+                  in_channels=B.IN_CHANNELS, norm=B.NORM, freeze_at=B.FREEZE_AT, freeze_affine=B.FREEZE_AFFINE,
+                  stride_1x1=B.STRIDE_1X1)
+    if load_weights:
+        load_backbone_weights(body, str(B.WEIGHTS or ""), block=B.BLOCK, num_blocks=B.RESNET_NUM_BLOCKS)
+    return body
 
 
 # ---------------------------------------------------------------------------- weights

@@ -11,15 +11,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbone import ResNet, get_norm
+from .backbone import get_norm
 
 __all__ = ["FPN"]
 
 
 class FPN(nn.Module):
-    """``body`` (a ResNet) followed by lateral 1x1 and output 3x3 convs; returns ``[P2, P3, P4, P5, P6]``."""
+    """``body`` (a backbone: claran.modeling.backbones) followed by lateral 1x1 and output 3x3 convs; returns
+    ``[P2, P3, P4, P5, P6]``."""
 
-    def __init__(self, *, body: ResNet, in_channels: Sequence[int], out_channels: int = 256, norm: str = "None") -> None:
+    def __init__(self, *, body: nn.Module, in_channels: Sequence[int], out_channels: int = 256, norm: str = "None") -> None:
         super().__init__()
         self.body = body
         self.out_channels = out_channels
