@@ -11,7 +11,8 @@
 3. ddp: one process group of 1 process on NCCL, the model with BACKBONE.NORM=SyncBN converted to
    SyncBatchNorm inside DistributedDataParallel, two AMP training steps (a 1-process group normalises alone:
    this checks the wiring, not cross-GPU statistics).
-4. rgz: the bundled RGZ model on the GPU through ``rgz.Detector``: cutouts/s on 200 simulated cutouts.
+4. rgz: the bundled RGZ model on the GPU through ``rgz.Detector``: cutouts/s on 200 simulated cutouts
+   (``--smoke``: the 4 example cutouts).
 
 Without CUDA every section is skipped with one line (exit 0). ``--smoke`` runs 1, 2 and 4 at tiny sizes on
 whatever device there is (so CI checks the code on CPU); sections that need CUDA (3, and float16 in 2) are
@@ -91,7 +92,7 @@ def section_train(args, device: torch.device) -> dict:
         cfg = model_config(size, smoke=args.smoke, extra=[
             "DATA.TRAIN=[\"gpu_check_train\"]", "DATA.VAL=[]", f"TRAIN.MAX_STEPS={iters}", "TRAIN.BATCH_PER_DEVICE=2",
             "TRAIN.AMP=True", f"TRAIN.LOG_PERIOD={1 if args.smoke else 10}", "TRAIN.EVAL_PERIOD=0", "TRAIN.CHECKPOINT_PERIOD=1000",
-            f"DATA.NUM_WORKERS={min(8, os.cpu_count() or 1)}"])
+            f"DATA.NUM_WORKERS={0 if args.smoke else min(8, os.cpu_count() or 1)}"])
         t = time.perf_counter()
         Trainer(cfg=cfg, logdir=root / "log", progress=False).train()
         wall = time.perf_counter() - t
@@ -182,9 +183,12 @@ def section_rgz(args, device: torch.device) -> dict:
     from claran.predictor import Predictor
     from rgz.detector import Detector
 
-    n = 16 if args.smoke else 200
     with tempfile.TemporaryDirectory() as tmp:
-        files = sorted(str(p) for p in simulated_cutouts(Path(tmp) / "sim", n).glob("*.fits"))
+        if args.smoke:  # the 4 bundled example cutouts
+            files = sorted(str(p) for p in (Path(__file__).resolve().parents[1] / "rgz" / "examples").glob("*.fits"))
+        else:
+            files = sorted(str(p) for p in simulated_cutouts(Path(tmp) / "sim", 200).glob("*.fits"))
+        n = len(files)
         det = Detector.load(batch_size=8 if args.smoke else 32)
         det.predictor = Predictor(det.predictor.model, device=device)
         det.detect_many(files[:8])  # warm-up
