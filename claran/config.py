@@ -3,6 +3,9 @@
 A ``Config`` is a tree of attribute dicts. Build one with ``Config()`` (tensorpack's defaults), apply a
 named preset and ``KEY=VALUE`` overrides, then ``finalize`` it: derived values are filled in and the tree is
 frozen. Model code never reads a global config: ``build_model`` passes each module what it needs.
+
+(Over 350 lines because it holds tensorpack's whole key table with a comment per key, next to the checks
+``finalize`` runs on them; splitting the table from its checks would make both harder to read.)
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from claran.errors import DatasetError
 from . import FRAME_PIXEL_SCALE, FRAME_SIZE, RGZ_CLASSES
 from .model_spec import RGZModelSpec
 from .render import REPRESENTATIONS
+from .surveys import get_survey
 
 __all__ = ["RGZ_DEFAULTS", "extend_config", "derive", "apply_rgz_config", "after_overrides", "rgz_checkpoint_extra"]
 
@@ -43,15 +44,20 @@ def extend_config(cfg: Config) -> Config:
 
 def derive(cfg: Config, *, changed: Collection[str] = ("RGZ.REPRESENTATION", "RGZ.INPUT_SIZE"),
            keep: Collection[str] = ()) -> None:
-    """The one place the core keys that follow from ``RGZ.*`` are set: from ``RGZ.REPRESENTATION`` (when in
-    ``changed``) the input channels and normalisation, from ``RGZ.INPUT_SIZE`` the PREPROC sizes. Keys in
-    ``keep`` (set explicitly by the user) are left as they are."""
+    """The one place the keys that follow from ``RGZ.*`` are set: from ``RGZ.REPRESENTATION`` (when in
+    ``changed``) the input channels and normalisation, from ``RGZ.INPUT_SIZE`` the PREPROC sizes, from
+    ``RGZ.SURVEY`` the survey's frame (``RGZ.FRAME_SIZE`` / ``RGZ.PIXEL_SCALE``). Keys in ``keep`` (set
+    explicitly by the user) are left as they are."""
 
     def put(key: str, value: Any) -> None:
         if key not in keep:
             section, name = key.split(".")
             setattr(getattr(cfg, section), name, value)
 
+    if "RGZ.SURVEY" in changed:
+        survey = get_survey(str(cfg.RGZ.SURVEY))
+        put("RGZ.FRAME_SIZE", survey.frame_size)
+        put("RGZ.PIXEL_SCALE", survey.frame_pixel_scale_arcsec)
     if "RGZ.REPRESENTATION" in changed:
         rep = cfg.RGZ.REPRESENTATION
         if rep not in REPRESENTATIONS:

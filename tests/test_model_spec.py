@@ -39,7 +39,7 @@ def test_bundled_model_reads_as_before():
 def test_round_trip_and_survey():
     cfg = _cfg(**{"RGZ.SURVEY": "nvss"})
     spec = RGZModelSpec.from_config(cfg)
-    assert (spec.representation, spec.frame, spec.survey, spec.input_size) == ("phys", FrameSpec(132, 1.3748), "nvss", 128)
+    assert (spec.representation, spec.frame, spec.survey, spec.input_size) == ("phys", FrameSpec(48, 15.0), "nvss", 128)
     ckpt = {"extra": spec.to_extra(), "config": cfg.to_dict(), "class_names": ["BG", *RGZ_CLASSES]}
     assert read_model_spec(ckpt) == spec
     # the config's RGZ keys are the training config, not a second copy of the spec: the reader ignores them
@@ -71,3 +71,16 @@ def test_derived_keys_come_from_one_place():
     after_overrides(cfg, ["RGZ.REPRESENTATION=D3", "RGZ.INPUT_SIZE=256", "PREPROC.MAX_SIZE=300"])
     assert cfg.BACKBONE.IN_CHANNELS == 3 and cfg.PREPROC.TEST_SHORT_EDGE_SIZE == 256
     assert cfg.PREPROC.MAX_SIZE == 300  # the user's own value wins
+
+
+def test_the_survey_sets_the_frame():
+    from rgz import FRAME_PIXEL_SCALE, FRAME_SIZE
+    from rgz.surveys import FIRST
+
+    assert (FIRST.frame_size, FIRST.frame_pixel_scale_arcsec) == (FRAME_SIZE, FRAME_PIXEL_SCALE) == (132, 1.3748)
+    cfg = _cfg(**{"RGZ.SURVEY": "vlass"})
+    assert (cfg.RGZ.FRAME_SIZE, cfg.RGZ.PIXEL_SCALE) == (180, 1.0)
+    spec = RGZModelSpec.from_config(cfg)
+    assert spec.frame == FrameSpec(180, 1.0) and spec.survey == "vlass"
+    cfg = _cfg(**{"RGZ.SURVEY": "nvss", "RGZ.FRAME_SIZE": 64})  # an explicit frame size wins
+    assert (cfg.RGZ.FRAME_SIZE, cfg.RGZ.PIXEL_SCALE) == (64, 15.0)

@@ -29,6 +29,10 @@ class Survey:
     dec_range_deg: tuple[float, float]  # footprint the simulator places cutouts in
     ra_range_deg: tuple[float, float] = (0.0, 360.0)
     cutout_pixels: int  # the side of a simulated (and fetched) cutout
+    # the frame a model trained on this survey sees (RGZ.FRAME_SIZE / RGZ.PIXEL_SCALE when RGZ.SURVEY is set);
+    # FIRST's is the RGZ frame: ClaRAN's 132 px PNG of a 3' FIRST cutout
+    frame_size: int
+    frame_pixel_scale_arcsec: float
     skyview: str | None = None  # the astroquery SkyView survey name of its cutout service, if SkyView serves it
     cutout_service: str = ""  # where to get cutouts otherwise (for error messages and docs)
 

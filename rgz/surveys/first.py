@@ -10,4 +10,4 @@ FIRST = register_survey(Survey(
     rms_jy=0.155e-3,  # mirabest-sample MAD: 0.118-0.215 mJy/beam, median 0.156
     rms_range_jy=(0.11e-3, 0.35e-3),
     dec_range_deg=(-10.0, 65.0), ra_range_deg=(110.0, 250.0),  # the north Galactic cap, where RGZ's targets are
-    cutout_pixels=100, skyview="VLA FIRST (1.4 GHz)", cutout_service="SkyView (VLA FIRST (1.4 GHz))"))
+    cutout_pixels=100, frame_size=132, frame_pixel_scale_arcsec=1.3748, skyview="VLA FIRST (1.4 GHz)", cutout_service="SkyView (VLA FIRST (1.4 GHz))"))

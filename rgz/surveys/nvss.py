@@ -7,5 +7,5 @@ NVSS = register_survey(Survey(
     pixel_scale_arcsec=15.0, bmaj_arcsec=45.0, bmin_arcsec=45.0,
     rms_jy=0.45e-3, rms_range_jy=(0.4e-3, 0.6e-3),
     dec_range_deg=(-40.0, 89.0),
-    cutout_pixels=48,  # 12': a 3' RGZ target is a few beams across
+    cutout_pixels=48, frame_size=48, frame_pixel_scale_arcsec=15.0,  # 12': a 3' RGZ target is 4 beams across
     skyview="NVSS", cutout_service="SkyView (NVSS)"))
