@@ -1,17 +1,21 @@
 """catalogs: detections with sky coordinates -> source catalogues (VOTable, FITS, CSV, ECSV), DS9 regions, plots.
 
-    from catalogs import build_catalog, write_catalog, write_regions, plot_detections
+    from catalogs import build_tables, write_catalog, write_regions, plot_detections
+
+A generic sky-catalogue layer: tables with units and UCDs, writers, regions, measurements on images, noise
+maps, names, overlay plots. It knows no particular classification (``ClassScheme`` brings one in).
 """
 
 from .io import CATALOG_FORMATS, atomic_write, catalog_format, check_output, read_catalog, write_catalog
 from .naming import iau_name
-from .schema import RGZ_CLASS_NAMES, columns
-from .table import ImageDetections, build_catalog, empty_catalog
+from .schema import ClassScheme, columns, component_columns
+from .table import ImageDetections, build_catalog, build_tables, empty_catalog, empty_components, renumber
 
 __all__ = [
-    "CATALOG_FORMATS", "RGZ_CLASS_NAMES", "ImageDetections", "atomic_write", "build_catalog", "catalog_format", "catalog_regions",
-    "check_output", "columns", "empty_catalog", "iau_name", "plot_detections", "read_catalog", "save_plot",
-    "write_catalog", "write_regions",
+    "CATALOG_FORMATS", "ClassScheme", "ImageDetections", "atomic_write", "build_catalog", "build_tables",
+    "catalog_format", "catalog_regions", "check_output", "columns", "component_columns", "empty_catalog",
+    "empty_components", "iau_name", "plot_detections", "read_catalog", "renumber", "save_plot", "write_catalog",
+    "write_regions",
 ]
 
 # matplotlib (plots) and regions (DS9) load only when used: `claran detect` without --plot-dir/--regions

@@ -13,27 +13,30 @@ from astropy.table import Table
 from astropy.wcs import WCS
 from regions import CircleSkyRegion, PolygonSkyRegion, RegionMeta, Regions, RegionVisual
 
+from claran.errors import UserError
+
 from .io import atomic_write, check_output
+from .sky import pixel_to_icrs
 
 __all__ = ["catalog_regions", "write_regions"]
 
-# one colour per RGZ class, so a DS9 user sees the morphology at a glance
-_COLOURS = {"1C_1P": "green", "1C_2P": "cyan", "1C_3P": "blue", "2C_2P": "yellow", "2C_3P": "orange", "3C_3P": "red"}
 
 
-def catalog_regions(table: Table, *, wcs: Mapping[str, WCS] | None = None) -> Regions:
-    """One labelled sky region per row: the box as a sky polygon when the row's image WCS is known
-    (``wcs`` maps the ``image`` column to its celestial WCS), else a circle of diameter ``size`` at the box centre."""
+def catalog_regions(table: Table, *, wcs: Mapping[str, WCS] | None = None,
+                    colours: Mapping[str, str] | None = None) -> Regions:
+    """One labelled ICRS region per row: the box as a sky polygon when the row's image WCS is known
+    (``wcs`` maps the ``image`` column to its celestial WCS, any frame), else a circle of diameter ``size``
+    at the box centre. ``colours``: a colour per morphology class (default magenta)."""
     out = []
     for row in table:
         label = f"{row['name']} {row['morphology']} {float(row['score']):.2f}"
         meta = RegionMeta({"text": label})
-        visual = RegionVisual({"color": _COLOURS.get(str(row["morphology"]), "magenta")})
+        visual = RegionVisual({"color": (colours or {}).get(str(row["morphology"]), "magenta")})
         w = (wcs or {}).get(str(row["image"]))
         if w is not None:
             xs = np.array([row["x_min"], row["x_max"], row["x_max"], row["x_min"]], dtype=float)
             ys = np.array([row["y_min"], row["y_min"], row["y_max"], row["y_max"]], dtype=float)
-            ra, dec = w.pixel_to_world_values(xs, ys)
+            ra, dec = pixel_to_icrs(w, xs, ys)
             region = PolygonSkyRegion(SkyCoord(ra * u.deg, dec * u.deg, frame="icrs"), meta=meta, visual=visual)
         else:
             centre = SkyCoord(float(row["ra_box"]) * u.deg, float(row["dec_box"]) * u.deg, frame="icrs")
@@ -43,9 +46,11 @@ def catalog_regions(table: Table, *, wcs: Mapping[str, WCS] | None = None) -> Re
 
 
 def write_regions(table: Table, path: str | os.PathLike, *, wcs: Mapping[str, WCS] | None = None,
-                  overwrite: bool = False) -> Path:
-    """Write the catalogue's regions as a DS9 file, atomically."""
+                  colours: Mapping[str, str] | None = None, overwrite: bool = False) -> Path:
+    """Write the catalogue's regions as a DS9 file (``.reg``), atomically."""
+    if Path(path).suffix.lower() != ".reg":
+        raise UserError(f"{path}: a DS9 region file must end in .reg")
     p = check_output(path, overwrite=overwrite, what="region file")
-    text = catalog_regions(table, wcs=wcs).serialize(format="ds9")
+    text = catalog_regions(table, wcs=wcs, colours=colours).serialize(format="ds9")
     atomic_write(p, lambda tmp: Path(tmp).write_text(text))
     return p

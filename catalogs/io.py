@@ -41,51 +41,104 @@ def check_output(path: str | os.PathLike, *, overwrite: bool = False, what: str 
     return p
 
 
-def write_catalog(table: Table, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write ``table`` to ``path``; the format follows the suffix (.vot/.xml, .fits, .csv, .ecsv)."""
+# table metadata -> (VOTable PARAM name, datatype, unit, UCD, description); FITS keeps the keys as cards
+META_PARAMS = {
+    "SURVEY": ("survey", "char", None, "meta.id;meta.dataset", "Survey (or telescope) of the input images"),
+    "FREQ": ("frequency", "double", "Hz", "em.freq", "Observing frequency of the input images"),
+    "BMAJ": ("beam_maj", "double", "arcsec", "phys.angSize.smajAxis;instr.beam", "Beam FWHM major axis"),
+    "BMIN": ("beam_min", "double", "arcsec", "phys.angSize.sminAxis;instr.beam", "Beam FWHM minor axis"),
+    "BPA": ("beam_pa", "double", "deg", "pos.posAng;instr.beam", "Beam position angle, east of north"),
+}
+
+
+def write_catalog(table: Table, path: str | os.PathLike, *, components: Table | None = None,
+                  overwrite: bool = False) -> Path:
+    """Write ``table`` to ``path``; the format follows the suffix (.vot/.xml, .fits, .csv, .ecsv).
+
+    ``components``: the component table, written into the same file as a second table (VOTable, FITS);
+    CSV and ECSV hold one table: write the components to their own file (``claran detect --components``).
+    """
     fmt = catalog_format(path)
     p = check_output(path, overwrite=overwrite, what="catalogue")
+    if components is not None and fmt not in ("votable", "fits"):
+        raise UserError(f"{p}: a {fmt} file holds one table; write the components to their own file")
     if fmt == "votable":
-        atomic_write(p, lambda tmp: _write_votable(table, tmp))
+        atomic_write(p, lambda tmp: _write_votable(table, tmp, components))
     elif fmt == "fits":
-        atomic_write(p, lambda tmp: _write_fits(table, tmp))
+        atomic_write(p, lambda tmp: _write_fits(table, tmp, components))
     else:
         atomic_write(p, lambda tmp: table.write(tmp, format=fmt, overwrite=True))
     return p
 
 
-def _write_votable(table: Table, path: str) -> None:
+def _write_votable(table: Table, path: str, components: Table | None = None) -> None:
     from astropy.io.votable import from_table
+    from astropy.io.votable.tree import Param
 
     vot = from_table(table)
-    vot.resources[0].tables[0].name = "claran"
+    res = vot.resources[0]
+    main = res.tables[0]
+    main.name = "claran"
     if table.meta.get("description"):
-        vot.resources[0].tables[0].description = str(table.meta["description"])
+        main.description = str(table.meta["description"])
+    for key, (name, dtype, unit, ucd, text) in META_PARAMS.items():
+        v = table.meta.get(key)
+        if v is None:
+            continue
+        if dtype == "double" and not isinstance(v, (int, float)):
+            continue  # images that disagree: the per-image values stay in the FITS/ECSV metadata
+        kw = {"arraysize": "*"} if dtype == "char" else {}
+        p = Param(vot, name=name, datatype=dtype, value=str(v) if dtype == "char" else float(v), unit=unit,
+                  ucd=ucd, **kw)
+        p.description = text
+        main.params.append(p)
+    if components is not None:
+        ctab = from_table(components).resources[0].tables[0]
+        ctab.name = "claran_components"
+        ctab.description = str(components.meta.get("description", "components"))
+        res.tables.append(ctab)
     vot.to_xml(path)
 
 
-def _write_fits(table: Table, path: str) -> None:
+def _table_hdu(table: Table, name: str):
     from astropy.io import fits
 
     plain = table.copy(copy_data=False)
     description = plain.meta.pop("description", None)  # a long key would become a HIERARCH card
     hdu = fits.table_to_hdu(plain)
-    hdu.name = "CATALOG"
+    hdu.name = name
     if description:
         hdu.header["COMMENT"] = str(description)
     # descriptions and UCDs as TCOMMn / TUCDn cards (the convention TOPCAT and STILTS read)
-    for i, name in enumerate(table.colnames, start=1):
-        col = table[name]
+    for i, cname in enumerate(table.colnames, start=1):
+        col = table[cname]
         if col.description:
             hdu.header[f"TCOMM{i}"] = col.description[:68]
         if col.meta.get("ucd"):
             hdu.header[f"TUCD{i}"] = col.meta["ucd"]
-    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path, overwrite=True)
+    return hdu
 
 
-def read_catalog(path: str | os.PathLike) -> Table:
-    """Read a catalogue this module wrote (any of its formats)."""
+def _write_fits(table: Table, path: str, components: Table | None = None) -> None:
+    from astropy.io import fits
+
+    hdus = [fits.PrimaryHDU(), _table_hdu(table, "CATALOG")]
+    if components is not None:
+        hdus.append(_table_hdu(components, "COMPONENTS"))
+    fits.HDUList(hdus).writeto(path, overwrite=True)
+
+
+def read_catalog(path: str | os.PathLike, *, components: bool = False) -> Table:
+    """Read a catalogue this module wrote (any of its formats); ``components=True``: its component table
+    (the second table of a VOTable or FITS file)."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{p}: catalogue not found")
-    return Table.read(p, format=catalog_format(p))
+    fmt = catalog_format(p)
+    if not components:
+        return Table.read(p, format=fmt) if fmt != "fits" else Table.read(p, format=fmt, hdu=1)
+    if fmt == "votable":
+        return Table.read(p, format=fmt, table_id="claran_components")
+    if fmt == "fits":
+        return Table.read(p, format=fmt, hdu="COMPONENTS")
+    raise UserError(f"{p}: a {fmt} file holds no component table")

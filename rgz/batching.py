@@ -7,6 +7,7 @@ A file that cannot be used is named with a one-line reason (``reason``) and skip
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections import deque
@@ -63,7 +64,9 @@ class Pending:
 def run_batches(det: Detector, files: list[str], *, ir: str | os.PathLike | dict | None, min_score: float,
                 progress: bool) -> DetectionResult:
     """Detect in ``files`` in this process; bad files go to ``errors``, never raised."""
-    from catalogs import build_catalog  # the catalogue layer builds the table (schema, units, UCDs)
+    from catalogs import build_tables  # the catalogue layer builds the tables (schema, units, UCDs)
+
+    from .sources import RGZ_SCHEME, annotate
 
     result = DetectionResult(table=None)  # type: ignore[arg-type]
     found: list = []
@@ -90,7 +93,7 @@ def run_batches(det: Detector, files: list[str], *, ir: str | os.PathLike | dict
             try:
                 if p.failed is not None:
                     raise p.failed
-                found.append(finish(det, p, min_score))
+                found.append(annotate(finish(det, p, min_score), p.image))
                 result.wcs[p.path] = p.image.wcs
                 result.n_images += 1
             except Exception as e:  # keep the batch going; name the file
@@ -126,7 +129,9 @@ def run_batches(det: Detector, files: list[str], *, ir: str | os.PathLike | dict
                 flush()
     flush()
     bar.close()
-    result.table = build_catalog(found, class_names=det.class_names)
+    scheme = RGZ_SCHEME if tuple(det.class_names) == RGZ_SCHEME.names else dataclasses.replace(
+        RGZ_SCHEME, names=tuple(det.class_names))
+    result.table, result.components = build_tables(found, scheme=scheme)
     return result
 
 

@@ -17,11 +17,15 @@ def plot_image(path: str | os.PathLike, image: RadioImage, table: Table | None =
     """Draw ``image`` (read from ``path``) with its rows of ``table`` (matched on the ``image`` column)."""
     from catalogs import plot_detections
 
+    from .sources import RGZ_SCHEME
+
     rows = None
     if table is not None and len(table):
         rows = table[table["image"] == str(path)]
+    beam = (image.beam.bmaj / 3600.0, image.beam.bmin / 3600.0, image.beam.bpa) if image.beam else None
     return plot_detections(image.data, image.wcs, rows, ir=ir.data if ir else None,
-                           ir_wcs=ir.wcs if ir else None, title=Path(path).name)
+                           ir_wcs=ir.wcs if ir else None, title=Path(path).name, beam=beam,
+                           colours=RGZ_SCHEME.colours, unit=image.bunit)
 
 
 def plot_file(path: str | os.PathLike, table: Table | None = None, *, ir: str | os.PathLike | None = None):

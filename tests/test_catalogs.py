@@ -14,6 +14,7 @@ from astropy.io.votable.ucd import check_ucd
 from astropy.wcs import WCS
 
 from catalogs import (
+    ClassScheme,
     ImageDetections,
     build_catalog,
     catalog_regions,
@@ -28,6 +29,8 @@ from catalogs import (
 )
 from catalogs.measure import beam_area_pixels
 from claran.errors import UserError
+
+SCHEME = ClassScheme(names=("1C_1P", "1C_2P", "1C_3P", "2C_2P", "2C_3P", "3C_3P"))
 
 
 def _wcs(n: int = 64, scale_arcsec: float = 1.8) -> WCS:
@@ -52,7 +55,8 @@ def det() -> ImageDetections:
     boxes = np.array([[14.5, 24.5, 25.5, 35.5], [36.0, 32.0, 52.0, 48.0]])
     probs = np.array([[0.8, 0.1, 0.05, 0.02, 0.02, 0.01], [0.1, 0.6, 0.1, 0.1, 0.05, 0.05]])
     return ImageDetections(image="field.fits", data=data, wcs=_wcs(n), boxes=boxes, labels=["1C_1P", "1C_2P"],
-                           scores=probs.max(1), class_scores=probs, beam=(1.5e-3, 1.5e-3))
+                           scores=probs.max(1), class_scores=probs, beam=(1.5e-3, 1.5e-3), n_components=[1, 1],
+                           n_peaks=[1, 2])
 
 
 def test_iau_name_truncates():
@@ -67,9 +71,9 @@ def test_iau_name_truncates():
 
 
 def test_every_column_has_ucd_description_and_valid_units(det):
-    t = build_catalog([det])
+    t = build_catalog([det], scheme=SCHEME)
     assert len(t) == 2
-    for c in columns():
+    for c in columns(SCHEME):
         col = t[c.name]
         assert col.description, c.name
         assert check_ucd(col.meta["ucd"], check_controlled_vocabulary=True), (c.name, col.meta["ucd"])
@@ -78,7 +82,7 @@ def test_every_column_has_ucd_description_and_valid_units(det):
 
 
 def test_measurements(det):
-    t = build_catalog([det])
+    t = build_catalog([det], scheme=SCHEME)
     r = t[0]
     # centroid at the Gaussian's centre (20, 30): check by converting back through the WCS
     x, y = det.wcs.world_to_pixel_values(r["ra"], r["dec"])
@@ -86,7 +90,7 @@ def test_measurements(det):
     assert r["peak_flux"] == pytest.approx(0.01, rel=0.05)
     # integrated flux of a point source equals its peak when the beam matches the Gaussian
     beam_fwhm = 1.3 * np.sqrt(8 * np.log(2)) * 1.8 / 3600
-    t2 = build_catalog([ImageDetections(**{**det.__dict__, "beam": (beam_fwhm, beam_fwhm)})])
+    t2 = build_catalog([ImageDetections(**{**det.__dict__, "beam": (beam_fwhm, beam_fwhm)})], scheme=SCHEME)
     assert t2[0]["int_flux"] == pytest.approx(0.01, rel=0.05)
     assert beam_area_pixels(det.wcs, (beam_fwhm, beam_fwhm)) == pytest.approx(2 * np.pi * 1.3**2, rel=1e-6)
     assert r["size"] == pytest.approx(11 * 1.8, rel=0.01)
@@ -104,14 +108,14 @@ def test_infrared_host(det):
     ix, iy = ir_wcs.world_to_pixel_values(ra, dec)
     rng = np.random.default_rng(1)
     ir = 3 + rng.normal(0, 0.1, (n, n)) + _gauss(n, float(ix), float(iy), 5.0, 2.0)
-    t = build_catalog([ImageDetections(**{**det.__dict__, "ir_data": ir, "ir_wcs": ir_wcs})])
+    t = build_catalog([ImageDetections(**{**det.__dict__, "ir_data": ir, "ir_wcs": ir_wcs})], scheme=SCHEME)
     assert abs(t[0]["ir_ra"] - ra) * 3600 < 2 and abs(t[0]["ir_dec"] - dec) * 3600 < 2
     assert np.isnan(t[1]["ir_ra"])  # no IR peak in the second box
 
 
 @pytest.mark.parametrize("suffix", [".vot", ".xml", ".fits", ".csv", ".ecsv"])
 def test_writers_roundtrip(det, tmp_path, suffix):
-    t = build_catalog([det])
+    t = build_catalog([det], scheme=SCHEME)
     p = write_catalog(t, tmp_path / f"cat{suffix}")
     back = read_catalog(p)
     assert back.colnames == t.colnames and len(back) == 2
@@ -120,12 +124,13 @@ def test_writers_roundtrip(det, tmp_path, suffix):
     assert [f.name for f in tmp_path.iterdir()] == [f"cat{suffix}"]  # no temp file left
     if suffix == ".fits":
         h = fits.getheader(p, 1)
-        assert h["TUCD2"] == "pos.eq.ra;meta.main" and h["TUNIT2"] == "deg" and h["TCOMM2"]
+        i = t.colnames.index("ra") + 1
+        assert h[f"TUCD{i}"] == "pos.eq.ra;meta.main" and h[f"TUNIT{i}"] == "deg" and h[f"TCOMM{i}"]
 
 
 @pytest.mark.parametrize("table", ["full", "empty"])
 def test_votable_validates_without_warnings(det, tmp_path, table):
-    t = build_catalog([det]) if table == "full" else empty_catalog()
+    t = build_catalog([det], scheme=SCHEME) if table == "full" else empty_catalog(SCHEME)
     p = write_catalog(t, tmp_path / "cat.vot")
     out = io.StringIO()
     with warnings.catch_warnings():
@@ -138,7 +143,7 @@ def test_votable_validates_without_warnings(det, tmp_path, table):
 
 
 def test_refuses_overwrite_and_bad_suffix(det, tmp_path):
-    t = build_catalog([det])
+    t = build_catalog([det], scheme=SCHEME)
     p = write_catalog(t, tmp_path / "cat.vot")
     before = p.read_bytes()
     with pytest.raises(UserError, match="exists"):
@@ -151,7 +156,7 @@ def test_refuses_overwrite_and_bad_suffix(det, tmp_path):
 
 
 def test_failed_write_leaves_old_file(det, tmp_path, monkeypatch):
-    t = build_catalog([det])
+    t = build_catalog([det], scheme=SCHEME)
     p = write_catalog(t, tmp_path / "cat.ecsv")
     before = p.read_bytes()
 
@@ -166,7 +171,7 @@ def test_failed_write_leaves_old_file(det, tmp_path, monkeypatch):
 
 
 def test_regions_one_per_row(det, tmp_path):
-    t = build_catalog([det])
+    t = build_catalog([det], scheme=SCHEME)
     regs = catalog_regions(t, wcs={"field.fits": det.wcs})
     assert len(regs) == 2 and all(type(r).__name__ == "PolygonSkyRegion" for r in regs)
     p = write_regions(t, tmp_path / "cat.reg")
@@ -178,9 +183,13 @@ def test_regions_one_per_row(det, tmp_path):
 
 
 def test_plot(det, tmp_path):
-    t = build_catalog([det])
-    fig = plot_detections(det.data, det.wcs, t, title="field")
+    t = build_catalog([det], scheme=SCHEME)
+    fig = plot_detections(det.data, det.wcs, t, title="field", beam=(1.5e-3, 1.5e-3, 0.0))
     p = save_plot(fig, tmp_path / "field.png")
     assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     ax = fig.axes[0]
-    assert len(ax.patches) == 2 and {tx.get_text() for tx in ax.texts} == {"1C_1P 0.80", "1C_2P 0.60"}
+    assert len(fig.axes) == 2  # the image and its colour bar
+    assert len(ax.patches) == 3  # two boxes and the beam
+    texts = {tx.get_text() for tx in ax.texts}
+    assert {"1C_1P 0.80", "1C_2P 0.60"} <= texts and any(tx.startswith("contours:") for tx in texts)
+    assert ax.coords[0].get_axislabel() == "RA (ICRS)"

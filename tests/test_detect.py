@@ -163,7 +163,7 @@ def test_ir_host_and_plot(fake_model):
     t = det.detect(str(path), ir=str(WISE))
     assert len(t) and np.isfinite(t["ir_ra"]).any()
     fig = det.plot(str(path), t, ir=str(WISE))
-    assert len(fig.axes[0].patches) == len(t)
+    assert len(fig.axes[0].patches) == len(t) + 1  # the boxes and the beam
 
 
 def test_torchrun_shards_and_merges(tmp_path):

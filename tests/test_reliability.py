@@ -497,7 +497,7 @@ def test_disk_full_catalogue(fake_model, sky_dir, tmp_path, capsys, monkeypatch)
     """ENOSPC while the catalogue is written: the old file stays whole, no temp file remains, one line."""
     import catalogs.io
 
-    def partial(table, path):
+    def partial(table, path, *rest):
         Path(path).write_text("<?xml version='1.0'?><VOTABLE><RESOURCE>")  # cut off
         return path
 

@@ -1,0 +1,114 @@
+"""What rgz tells the catalogue about its sources: RGZ's class scheme (names, description, colours), the
+islands each source owns (its components), what its class says (components, peaks), flags, and the
+survey, frequency and CLEAN bias of its image. The catalogue layer (``catalogs``) knows none of this."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+import numpy as np
+
+from catalogs.schema import ClassScheme
+from catalogs.table import ImageDetections, local_rms
+
+from . import RGZ_CLASSES
+from .contours import LabelRules, find_islands
+from .coords import astropy_to_detector
+from .fits_io import FIRST_BEAM_ARCSEC, RadioImage
+
+__all__ = ["RGZ_SCHEME", "class_counts", "owned_islands", "annotate", "image_survey", "image_frequency_hz",
+           "FIRST_CLEAN_BIAS"]
+
+RGZ_SCHEME = ClassScheme(
+    names=RGZ_CLASSES,
+    description="Radio Galaxy Zoo morphology class XC_YP (X radio components, Y radio peaks)",
+    # one colour per class, names that matplotlib and DS9 both know, readable on the inferno colour map
+    colours={"1C_1P": "lime", "1C_2P": "cyan", "1C_3P": "deepskyblue", "2C_2P": "yellow", "2C_3P": "orange",
+             "3C_3P": "red"},
+)
+
+FIRST_CLEAN_BIAS = 2.5e-4  # Jy/beam (White et al. 1997), in FIRST's position-error S/N
+_XC_YP = re.compile(r"^(\d+)C_(\d+)P$")
+
+
+def class_counts(name: str) -> tuple[int, int]:
+    """(components, peaks) an RGZ class XC_YP says; (-1, -1) for any other name."""
+    m = _XC_YP.match(str(name))
+    return (int(m.group(1)), int(m.group(2))) if m else (-1, -1)
+
+
+def owned_islands(labels: np.ndarray, boxes: np.ndarray, *, min_inside: float = 0.5, pad: float = 1.0
+                  ) -> list[list[int]]:
+    """For each box (detector convention), the islands with more than ``min_inside`` of their pixels inside it
+    grown by ``pad`` pixels: the rule ``contours.classify_boxes`` counts components with."""
+    sizes = np.bincount(labels.ravel())
+    h, w = labels.shape
+    out = []
+    for x1, y1, x2, y2 in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        r0, r1 = max(0, int(np.floor(y1 - pad))), min(h, int(np.ceil(y2 + pad)))
+        c0, c1 = max(0, int(np.floor(x1 - pad))), min(w, int(np.ceil(x2 + pad)))
+        u, n = np.unique(labels[r0:r1, c0:c1], return_counts=True)
+        out.append([int(i) for i, k in zip(u, n, strict=True) if i and k > min_inside * sizes[i]])
+    return out
+
+
+def image_survey(image: RadioImage) -> str:
+    """The survey or telescope named in the header (SkyView's SURVEY, FIRST's cutout server, TELESCOP)."""
+    h = image.header
+    if h.get("SURVEY"):
+        return str(h["SURVEY"]).strip()
+    if "FIRST" in str(h.comments["SIMPLE"]) if "SIMPLE" in h else False:
+        return "FIRST"
+    return str(h.get("TELESCOP") or "").strip()
+
+
+def image_frequency_hz(image: RadioImage) -> float:
+    """Observing frequency from a FREQ axis or the RESTFRQ/RESTFREQ/FREQ keywords; NaN when absent."""
+    h = image.header
+    for i in range(3, 5):
+        if str(h.get(f"CTYPE{i}", "")).upper().startswith("FREQ") and isinstance(h.get(f"CRVAL{i}"), (int, float)):
+            return float(h[f"CRVAL{i}"])
+    for k in ("RESTFRQ", "RESTFREQ", "FREQ", "OBSFREQ"):
+        if isinstance(h.get(k), (int, float)) and h[k] > 0:
+            return float(h[k])
+    if "FIRST" in image_survey(image).upper():
+        return 1.4e9  # FIRST's band centre (SkyView FIRST headers carry no frequency)
+    return math.nan
+
+
+def annotate(d: ImageDetections, image: RadioImage, *, rules: LabelRules = LabelRules(),
+             out_of_domain: bool = False) -> ImageDetections:
+    """``d`` with its components, class counts, flags and image metadata filled in (what is already set is kept).
+
+    Components are the islands above the lowest contour (``contours.find_islands``, as the class rule sees
+    them) each row owns; a row whose island another row owns too is ``blended``.
+    """
+    n = len(d.boxes)
+    changes: dict = {}
+    if d.components is None and n:
+        min_diag = rules.min_diag_fraction * 180.0 / image.pixel_scale_arcsec if image.pixel_scale_arcsec else None
+        isl = find_islands(image.data, rules, min_diag=min_diag)
+        comps = owned_islands(isl.labels, astropy_to_detector(np.asarray(d.boxes).reshape(-1, 4)))
+        counts = np.bincount([k for c in comps for k in c], minlength=isl.count + 1)
+        changes.update(islands=isl.labels, components=comps)
+        blended = [any(counts[k] > 1 for k in c) for c in comps]
+        flags = dict(d.flags or {})
+        flags.setdefault("blended", blended)
+        changes["flags"] = flags
+    if d.n_components is None:
+        counts_cls = [class_counts(lab) for lab in d.labels]
+        changes.update(n_components=[c for c, _ in counts_cls], n_peaks=[p for _, p in counts_cls])
+    flags = dict(changes.get("flags", d.flags or {}))
+    flags.setdefault("out_of_domain", [out_of_domain] * n)
+    changes["flags"] = flags
+    if d.rms is None:
+        changes["rms"] = local_rms(image.data, image.wcs, d.beam)
+    survey = image_survey(image)
+    first = "FIRST" in survey.upper() and image.beam is not None and abs(image.beam.bmaj - FIRST_BEAM_ARCSEC) < 0.5
+    changes.update(survey=survey, frequency_hz=image_frequency_hz(image), low_snr=rules.level_sigma,
+                   clean_bias=FIRST_CLEAN_BIAS if first else 0.0)
+    if image.beam is not None and d.beam is not None and len(d.beam) == 2:
+        changes["beam"] = (*d.beam, image.beam.bpa)
+    return dataclasses.replace(d, **changes)
