@@ -85,11 +85,10 @@ def _write_votable(table: Table, path: str, components: Table | None = None) -> 
         v = table.meta.get(key)
         if v is None:
             continue
-        if dtype == "double" and not isinstance(v, (int, float)):
-            continue  # images that disagree: the per-image values stay in the FITS/ECSV metadata
-        kw = {"arraysize": "*"} if dtype == "char" else {}
-        p = Param(vot, name=name, datatype=dtype, value=str(v) if dtype == "char" else float(v), unit=unit,
-                  ucd=ucd, **kw)
+        many = isinstance(v, (list, tuple))  # images that differ: every value, as an array
+        kw = {"arraysize": "*"} if dtype == "char" or many else {}
+        value = str(v) if dtype == "char" else [float(x) for x in v] if many else float(v)
+        p = Param(vot, name=name, datatype=dtype, value=value, unit=unit, ucd=ucd, **kw)
         p.description = text
         main.params.append(p)
     if components is not None:
@@ -105,6 +104,9 @@ def _table_hdu(table: Table, name: str):
 
     plain = table.copy(copy_data=False)
     description = plain.meta.pop("description", None)  # a long key would become a HIERARCH card
+    for key in META_PARAMS:  # images that differ: the values in one card
+        if isinstance(plain.meta.get(key), (list, tuple)):
+            plain.meta[key] = " ".join(f"{x:g}" for x in plain.meta[key])
     hdu = fits.table_to_hdu(plain)
     hdu.name = name
     if description:
@@ -136,9 +138,10 @@ def read_catalog(path: str | os.PathLike, *, components: bool = False) -> Table:
         raise UserError(f"{p}: catalogue not found")
     fmt = catalog_format(p)
     if not components:
-        return Table.read(p, format=fmt) if fmt != "fits" else Table.read(p, format=fmt, hdu=1)
+        kw = {"table_id": 0} if fmt == "votable" else {"hdu": 1} if fmt == "fits" else {}
+        return Table.read(p, format=fmt, **kw)
     if fmt == "votable":
-        return Table.read(p, format=fmt, table_id="claran_components")
+        return Table.read(p, format=fmt, table_id=1)
     if fmt == "fits":
         return Table.read(p, format=fmt, hdu="COMPONENTS")
     raise UserError(f"{p}: a {fmt} file holds no component table")

@@ -208,10 +208,13 @@ def _ir_host(peaks: np.ndarray, wcs: WCS, box: np.ndarray, ra: float, dec: float
 
 
 def _image_meta(t: Table, images: list[ImageDetections]) -> None:
-    """Survey, frequency and beam in the table metadata: one value where the images agree, else each image's."""
+    """Survey, frequency and beam in the table metadata: one value where the images agree, else the sorted list of
+    the different values (the ``image`` column's rows say which is which through the image headers)."""
     def one(values: list) -> object:
         uniq = sorted({v for v in values if v not in ("", None) and not (isinstance(v, float) and math.isnan(v))})
-        return uniq[0] if len(uniq) == 1 else (" ".join(map(str, uniq)) if uniq else None)
+        if len(uniq) > 1 and all(isinstance(v, str) for v in uniq):
+            return "; ".join(uniq)
+        return uniq[0] if len(uniq) == 1 else (uniq or None)  # a list where the images differ
 
     meta = {
         "SURVEY": one([d.survey for d in images]),

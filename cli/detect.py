@@ -6,14 +6,18 @@ every N-th input file, and rank 0 gathers the rows (gloo) and writes one catalog
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
 from claran.errors import UserError
 from rgz import DEFAULT_MIN_SCORE
+
+FITS_ENDINGS = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
 
 
 @click.command("detect", context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,9 +28,15 @@ from rgz import DEFAULT_MIN_SCORE
               help="Infrared (WISE W1) image of the same field: host positions and plot underlay.")
 @click.option("--output", "-o", type=click.Path(path_type=str), default=None,
               help="Catalogue file: .vot/.xml (VOTable), .fits, .csv or .ecsv. Without it, rows are printed.")
+@click.option("--components", "components_path", type=click.Path(path_type=str), default=None,
+              help="Component table (one row per island of a source, linked by source_id) in its own file: "
+                   ".vot/.xml, .fits, .csv or .ecsv. A .vot/.fits --output holds it as a second table anyway.")
 @click.option("--regions", "regions_path", type=click.Path(path_type=str), default=None,
-              help="DS9 region file, one region per catalogue row.")
+              help="DS9 region file (.reg), one region per catalogue row, ICRS.")
 @click.option("--plot-dir", type=click.Path(path_type=str), default=None, help="Folder for one overlay PNG per image.")
+@click.option("--beam", type=str, default=None, metavar="BMAJ[,BMIN[,BPA]]",
+              help="Beam FWHM in arcsec (and PA in degrees) for images whose header has no BMAJ/BMIN "
+                   "(SkyView, MiraBest); default FIRST's 5.4\" with a warning.")
 @click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=DEFAULT_MIN_SCORE, show_default=True,
               help="Drop detections scoring below this.")
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True, help="Frames per model call.")
@@ -46,7 +56,8 @@ from rgz import DEFAULT_MIN_SCORE
               help="Processes, one torch thread each (2 on a 2-core laptop is about twice as fast as 1).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, output: str | None,
-           regions_path: str | None, plot_dir: str | None, min_score: float, batch_size: int, classes: str,
+           components_path: str | None, regions_path: str | None, plot_dir: str | None, beam: str | None,
+           min_score: float, batch_size: int, classes: str,
            tta: bool, precision: str, backend: str, onnx_path: str | None, workers: int, overwrite: bool) -> None:
     """Find and classify radio sources in FITS images (files or folders of FITS files)."""
     from catalogs import catalog_format, check_output
@@ -56,8 +67,14 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
     if output:
         catalog_format(output)
         check_output(output, overwrite=overwrite, what="catalogue")
+    if components_path:
+        catalog_format(components_path)
+        check_output(components_path, overwrite=overwrite, what="component table")
     if regions_path:
+        if Path(regions_path).suffix.lower() != ".reg":
+            raise UserError(f"{regions_path}: --regions writes a DS9 region file; end the name with .reg")
         check_output(regions_path, overwrite=overwrite, what="region file")
+    beam_arcsec = _parse_beam(beam) if beam is not None else None
     if ir_path is not None and not Path(ir_path).is_file():
         raise UserError(f"{ir_path}: --ir image not found")
     files = find_fits(paths)
@@ -71,17 +88,20 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
     from rgz.detector import Detector
 
     det = Detector.load(model_path, batch_size=batch_size, classes=classes, tta=tta,
-                        precision=precision, backend=backend, onnx=onnx_path)
+                        precision=precision, backend=backend, onnx=onnx_path, beam=beam_arcsec)
     if world > 1:
         import torch.distributed as dist
 
         if not dist.is_initialized():
             dist.init_process_group("gloo")
     mine = files[rank::world]
-    res = det.detect_many(mine, ir=ir_path, min_score=min_score, progress=rank == 0 and sys.stderr.isatty(),
-                          workers=workers)
-    if plot_dir:
-        _write_plots(res, plot_names, ir_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = det.detect_many(mine, ir=ir_path, min_score=min_score, progress=rank == 0 and sys.stderr.isatty(),
+                              workers=workers)
+        if plot_dir:
+            _write_plots(res, plot_names, ir_path, beam_arcsec)
+    _echo_warnings(caught)
 
     if world > 1:
         import torch.distributed as dist
@@ -103,14 +123,21 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
         click.echo(f"skipped: {reason}", err=True)
     import catalogs  # write_regions (and its `regions` import) only when asked for: start-up time
 
+    components = res.components
+    embed = output and catalogs.catalog_format(output) in ("votable", "fits") and components is not None
     if output:
-        catalogs.write_catalog(table, output, overwrite=overwrite)
+        catalogs.write_catalog(table, output, components=components if embed else None, overwrite=overwrite)
+    if components_path:
+        catalogs.write_catalog(components if components is not None else catalogs.empty_components(),
+                               components_path, overwrite=overwrite)
     if regions_path:
-        catalogs.write_regions(table, regions_path, wcs=wcs, overwrite=overwrite)
+        from rgz.sources import RGZ_SCHEME
+
+        catalogs.write_regions(table, regions_path, wcs=wcs, colours=RGZ_SCHEME.colours, overwrite=overwrite)
     if not output:
         cols = ["name", "ra", "dec", "morphology", "score", "size", "peak_flux", "image"]
         table[cols].pprint(max_lines=-1, max_width=-1) if len(table) else None
-    click.echo(f"{len(table)} sources in {n_images} images"
+    click.echo(f"{_count(len(table), 'source')} in {_count(n_images, 'image')}"
                + (f" -> {output}" if output else "") + (f"; {len(errors)} input(s) skipped" if errors else ""),
                err=True)
     if errors:
@@ -145,7 +172,7 @@ def _check_plot_dir(plot_dir: str, names: dict[str, Path], overwrite: bool) -> N
             raise UserError(f"{existing[0]}: plot exists ({len(existing)} in all); pass --overwrite to replace")
 
 
-def _write_plots(res, names: dict[str, Path], ir_path: str | None) -> None:
+def _write_plots(res, names: dict[str, Path], ir_path: str | None, beam: tuple[float, ...] | None) -> None:
     from catalogs import save_plot
     from rgz.fits_io import read_infrared, read_radio
     from rgz.plotting import plot_image
@@ -153,4 +180,38 @@ def _write_plots(res, names: dict[str, Path], ir_path: str | None) -> None:
     ir = read_infrared(ir_path) if ir_path else None
     Path(next(iter(names.values()))).parent.mkdir(parents=True, exist_ok=True)
     for path in res.wcs:  # the good images only
-        save_plot(plot_image(path, read_radio(path), res.table, ir=ir), names[path])
+        save_plot(plot_image(path, read_radio(path, default_beam=beam), res.table, ir=ir), names[path])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _parse_beam(text: str) -> tuple[float, ...]:
+    """'5.4' or '5.4,4.2[,30]' (arcsec, arcsec, degrees) -> a tuple; a clear error otherwise."""
+    try:
+        vals = tuple(float(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        vals = ()
+    if not 1 <= len(vals) <= 3 or not all(v > 0 for v in vals[:2]) or not all(math.isfinite(v) for v in vals):
+        raise UserError(f"--beam {text!r}: give BMAJ[,BMIN[,BPA]] in arcsec (and degrees), e.g. --beam 5.4 or "
+                        "--beam 45,45,0")
+    return vals
+
+
+def _echo_warnings(caught: list) -> None:
+    """Each condition once per run, without its source line: 'warning: <what> (N files, e.g. <first>)'."""
+    seen: dict[str, list[str]] = {}
+    for w in caught:
+        msg = str(w.message)
+        path, sep, rest = msg.partition(": ")
+        key, where = (rest, path) if sep and (os.path.sep in path or path.lower().endswith(FITS_ENDINGS)) else (msg, "")
+        seen.setdefault(key, []).append(where)
+    for key, where in seen.items():
+        files = [f for f in dict.fromkeys(where) if f]
+        if not files:
+            click.echo(f"warning: {key}", err=True)
+        elif len(files) == 1:
+            click.echo(f"warning: {files[0]}: {key}", err=True)
+        else:
+            click.echo(f"warning: {key} ({len(files)} files, e.g. {files[0]})", err=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import warnings
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,8 @@ from .frame import Framed, tiles, to_frame
 from .merge import finish
 from .render import estimate_noise, render
 from .results import DetectionResult
+from .sources import RGZ_SCHEME, annotate, domain_problem, overlaps
+from .surveys import FIRST, Survey, get_survey
 
 if TYPE_CHECKING:
     from .detector import Detector
@@ -66,8 +69,6 @@ def run_batches(det: Detector, files: list[str], *, ir: str | os.PathLike | dict
     """Detect in ``files`` in this process; bad files go to ``errors``, never raised."""
     from catalogs import build_tables  # the catalogue layer builds the tables (schema, units, UCDs)
 
-    from .sources import RGZ_SCHEME, annotate
-
     result = DetectionResult(table=None)  # type: ignore[arg-type]
     found: list = []
     ir_cache: dict[str, RadioImage | Exception] = {}
@@ -93,7 +94,8 @@ def run_batches(det: Detector, files: list[str], *, ir: str | os.PathLike | dict
             try:
                 if p.failed is not None:
                     raise p.failed
-                found.append(annotate(finish(det, p, min_score), p.image))
+                found.append(annotate(finish(det, p, min_score), p.image,
+                                      out_of_domain=bool(domain_problem(p.image, _survey(det), warn_units=True))))
                 result.wcs[p.path] = p.image.wcs
                 result.n_images += 1
             except Exception as e:  # keep the batch going; name the file
@@ -137,7 +139,10 @@ def run_batches(det: Detector, files: list[str], *, ir: str | os.PathLike | dict
 
 def prepare(det: Detector, path: str, ir_path: str | None, ir_cache: dict, *, lazy: bool = False) -> Pending:
     """Read one file (and its IR image), estimate its noise and plan its tiles; small images are framed here."""
-    image = read_radio(path)
+    image = read_radio(path, default_beam=det.beam)
+    domain = domain_problem(image, _survey(det))
+    if domain:
+        warnings.warn(f"{path}: {domain}", stacklevel=2)
     ir = None
     if ir_path is not None:
         if ir_path not in ir_cache:
@@ -148,6 +153,9 @@ def prepare(det: Detector, path: str, ir_path: str | None, ir_cache: dict, *, la
         if isinstance(ir_cache[ir_path], Exception):
             raise UserError(f"infrared image {reason(ir_path, ir_cache[ir_path])}")
         ir = ir_cache[ir_path]
+        if not overlaps(image, ir):
+            raise UserError(f"{path}: the infrared image {ir_path} does not overlap it; give the infrared image of "
+                            "the same field")
     noise = estimate_noise(image.data)  # one noise for all tiles of an image
     centres = tiles(image, det.spec, overlap=det.overlap)
     p = Pending(path=path, image=image, frames=[], inputs=[None] * centres.size, ir=ir, centres=centres,
@@ -158,11 +166,17 @@ def prepare(det: Detector, path: str, ir_path: str | None, ir_cache: dict, *, la
     return p
 
 
+def _survey(det: Detector) -> Survey:
+    """The survey the detector's model was trained on (FIRST when it does not say)."""
+    return get_survey(det.model_spec.survey) if getattr(det, "model_spec", None) is not None else FIRST
+
+
 def _render(det: Detector, p: Pending, j: int) -> np.ndarray:
     """Frame and render tile ``j`` of ``p`` (tiles are rendered in order)."""
     c = p.centres[j]
     fr = to_frame(p.image, center=c, spec=det.spec)
-    fir = to_frame(p.ir, center=c, spec=det.spec).data if p.ir is not None else None
+    # the infrared image goes into the network only if it was trained with one (else: host positions only)
+    fir = to_frame(p.ir, center=c, spec=det.spec).data if p.ir is not None and det.uses_ir else None
     x = render(det.representation, fr.data, ir=fir, noise=p.noise)
     fr.data = None  # only the frame's WCS is needed later (boxes back to the image); saves memory
     p.frames.append(fr)

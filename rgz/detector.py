@@ -46,7 +46,8 @@ class Detector:
     def __init__(self, *, predictor: Callable, class_names: Sequence[str] = RGZ_CLASSES,
                  representation: str = "D1", spec: FrameSpec = FrameSpec(), overlap: float = 0.25,
                  batch_size: int = 8, nms_thresh: float = 0.5, edge_penalty: float = 0.5,
-                 classes: str = "contours", tta: bool = False) -> None:
+                 classes: str = "contours", tta: bool = False, beam: float | tuple[float, ...] | None = None,
+                 uses_ir: bool | None = None) -> None:
         if representation not in REPRESENTATIONS:
             raise CheckpointError(f"unknown input representation {representation!r}; "
                                   f"expected one of {', '.join(REPRESENTATIONS)}")
@@ -64,6 +65,10 @@ class Detector:
         # peaks in the contour tree) counts its components and peaks. "network": the network's own class.
         self.classes = classes
         self.tta = tta  # test-time augmentation: 8 rotations/flips per frame, fused (rgz.tta); 8x the model time
+        self.beam = beam  # arcsec: bmaj or (bmaj, bmin[, bpa]) for images whose header has no beam
+        # whether the network takes the infrared image: D3/D4 draw on it; a phys model only if its checkpoint says
+        # so (extra['rgz']['uses_ir']); otherwise --ir gives host positions and the network input stays radio-only
+        self.uses_ir = representation in ("D3", "D4") if uses_ir is None else bool(uses_ir)
         self.source: tuple[str | None, dict] | None = None  # (checkpoint, load kwargs): lets workers reload it
         self.model_spec: RGZModelSpec | None = None  # the checkpoint's, for a Detector from Detector.load
         self._pool: Any = None  # rgz.parallel.WorkerPool of the last workers > 1 call
@@ -88,6 +93,7 @@ class Detector:
             raise CheckpointError(f"{ckpt['path']}: representation {spec.representation} has {channels} channels "
                                   f"but the model takes {model.cfg.BACKBONE.IN_CHANNELS}")
         predictor = Predictor(model, precision=precision, backend=backend, onnx=onnx)
+        kwargs.setdefault("uses_ir", spec.uses_ir)
         det = cls(predictor=predictor, class_names=spec.classes, representation=spec.representation, spec=spec.frame,
                   **kwargs)
         det.model_spec = spec

@@ -105,6 +105,12 @@ _BUNITS = {
     "UJY BEAM-1": ("Jy/beam", 1e-6), "UJY.BEAM-1": ("Jy/beam", 1e-6),
 }
 
+# radio units a radio image may carry that are not Jy/beam: read with a warning (fluxes stay in them)
+_RADIO_OTHER = {"K", "MK", "JY/PIXEL", "JY/PIX", "JY", "MJY", "JY/SR", "JY.SR-1", "JY/ARCSEC2", "JY/ARCSEC**2"}
+# a Jy/beam image whose noise is above this is not in Jy/beam: no radio survey is that noisy (VLSSr at
+# 74 MHz: 0.1 Jy/beam); it is read as mJy/beam with a warning (ATCA ATLAS cutouts: rms 1.09, peak 335)
+_JY_BEAM_MAX_NOISE = 0.5
+
 _HISTORY_BEAM = re.compile(r"BMAJ\s*=\s*([-+.\dEeDd]+)\s+BMIN\s*=\s*([-+.\dEeDd]+)\s+BPA\s*=\s*([-+.\dEeDd]+)")
 
 
@@ -123,7 +129,14 @@ def _normalise_bunit(raw: str | None, path: str, *, radio: bool) -> tuple[str, f
             raise FitsInputError(path, f"BUNIT {s!r} (mega-Jansky per beam) is not a radio brightness",
                                  "fix BUNIT in the header (e.g. 'mJy/beam' or 'Jy/beam')")
         return unit, factor
-    return s, 1.0  # keep other units (K, Jy/pixel, DN) as they are
+    if radio:
+        if key.replace(" ", "") in _RADIO_OTHER:
+            warnings.warn(f"{path}: BUNIT {s!r} is a radio unit but not Jy/beam; fluxes stay in it and the "
+                          "detector was trained on Jy/beam images", stacklevel=3)
+        else:
+            raise FitsInputError(path, f"BUNIT {s!r} is not a radio brightness (e.g. an infrared or optical image)",
+                                 "give a radio image in Jy/beam (pass infrared images with --ir), or fix BUNIT")
+    return s, 1.0  # keep other units (K, Jy/pixel; DN for infrared) as they are
 
 
 def _beam_from_header(header: fits.Header) -> Beam | None:
@@ -244,6 +257,15 @@ def read_image(path: str | Path, *, hdu: int | str | None = None, radio: bool = 
         raise FitsInputError(path, f"is blank (every pixel is {vals.min():g})", "give an image with data")
 
     bunit, factor = _normalise_bunit(header.get("BUNIT"), path, radio=radio)
+    if radio and bunit == "Jy/beam":
+        from catalogs.noise import mad_sigma
+
+        noise = mad_sigma(vals, clip_sigma=3.0) * factor
+        if noise > _JY_BEAM_MAX_NOISE:
+            warnings.warn(f"{path}: BUNIT says Jy/beam but the noise would be {noise:.3g} Jy/beam and the peak "
+                          f"{float(vals.max()) * factor:.4g} Jy/beam; reading the values as mJy/beam (fix BUNIT "
+                          "if they are not)", stacklevel=3)
+            factor *= 1e-3
     if factor != 1.0:
         data *= np.float32(factor)
 
@@ -255,15 +277,22 @@ def read_image(path: str | Path, *, hdu: int | str | None = None, radio: bool = 
         if beam is None and default_beam_arcsec is not None:
             if radio:
                 warnings.warn(f"{path}: no beam in the header (BMAJ/BMIN); assuming FIRST's"
-                              f" {default_beam_arcsec}\" circular beam (pass beam_arcsec to override)", stacklevel=3)
+                              f" {default_beam_arcsec}\" circular beam (pass --beam, or default_beam=, to set it)", stacklevel=3)
             beam = Beam(default_beam_arcsec, default_beam_arcsec, 0.0)
     return RadioImage(data=data, wcs=wcs, header=header, path=path, beam=beam, bunit=bunit)
 
 
 def read_radio(path: str | Path, *, beam_arcsec: float | tuple[float, ...] | None = None,
-               hdu: int | str | None = None) -> RadioImage:
-    """Read a radio image (Jy/beam). ``beam_arcsec``: bmaj or (bmaj, bmin[, bpa]) overriding the header."""
-    return read_image(path, hdu=hdu, radio=True, beam_arcsec=beam_arcsec)
+               hdu: int | str | None = None, default_beam: float | tuple[float, ...] | None = None) -> RadioImage:
+    """Read a radio image (Jy/beam). ``beam_arcsec``: bmaj or (bmaj, bmin[, bpa]) overriding the header;
+    ``default_beam``: the same, for an image whose header has no beam (``claran detect --beam``; without it
+    such an image gets FIRST's 5.4" beam and a warning)."""
+    img = read_image(path, hdu=hdu, radio=True, beam_arcsec=beam_arcsec,
+                     default_beam_arcsec=None if default_beam is not None else FIRST_BEAM_ARCSEC)
+    if img.beam is None and default_beam is not None:
+        b = (default_beam,) if np.isscalar(default_beam) else tuple(default_beam)  # type: ignore[arg-type]
+        img.beam = Beam(float(b[0]), float(b[1] if len(b) > 1 else b[0]), float(b[2] if len(b) > 2 else 0.0))
+    return img
 
 
 def read_infrared(path: str | Path, *, hdu: int | str | None = None) -> RadioImage:

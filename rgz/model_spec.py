@@ -34,6 +34,9 @@ class RGZModelSpec:
     classes: tuple[str, ...] = RGZ_CLASSES
     survey: str = "first"  # the survey its training images came from (rgz.surveys)
     input_size: int | None = None  # pixels the network saw (the frame upsampled or resized); None: unknown
+    # trained with the infrared image in its input; None: not recorded (the Detector decides by representation:
+    # D3/D4 draw on it, phys and D1 models are taken as radio-only, as the bundled one is)
+    uses_ir: bool | None = None
 
     @classmethod
     def from_config(cls, cfg: Any, *, representation: str | None = None) -> RGZModelSpec:
@@ -47,7 +50,8 @@ class RGZModelSpec:
         """``checkpoint["extra"]``'s entry; flat keys, as every rgz checkpoint has written them."""
         return {"rgz": {"spec_version": SPEC_VERSION, "representation": self.representation,
                         "frame_size": int(self.frame.size), "pixel_scale_arcsec": float(self.frame.pixel_scale_arcsec),
-                        "input_size": self.input_size, "classes": list(self.classes), "survey": self.survey}}
+                        "input_size": self.input_size, "classes": list(self.classes), "survey": self.survey,
+                        "uses_ir": self.uses_ir}}
 
 
 def read_model_spec(ckpt: dict) -> RGZModelSpec:
@@ -65,11 +69,11 @@ def read_model_spec(ckpt: dict) -> RGZModelSpec:
     if extra:
         src = {"representation": extra.get("representation"), "size": extra.get("frame_size"),
                "scale": extra.get("pixel_scale_arcsec"), "input": extra.get("input_size"),
-               "classes": extra.get("classes"), "survey": extra.get("survey")}
+               "classes": extra.get("classes"), "survey": extra.get("survey"), "uses_ir": extra.get("uses_ir")}
     else:  # no spec written: the training config's own keys
         src = {"representation": cfg.get("REPRESENTATION"), "size": cfg.get("FRAME_SIZE"),
                "scale": cfg.get("PIXEL_SCALE"), "input": ((ckpt.get("config") or {}).get("PREPROC") or {})
-               .get("TEST_SHORT_EDGE_SIZE"), "classes": None, "survey": cfg.get("SURVEY")}
+               .get("TEST_SHORT_EDGE_SIZE"), "classes": None, "survey": cfg.get("SURVEY"), "uses_ir": None}
     default = RGZModelSpec()
     names = [n for n in ckpt.get("class_names") or [] if n != "BG"]
     return RGZModelSpec(
@@ -77,7 +81,8 @@ def read_model_spec(ckpt: dict) -> RGZModelSpec:
         frame=FrameSpec(int(src["size"] or default.frame.size), float(src["scale"] or default.frame.pixel_scale_arcsec)),
         classes=tuple(names or src["classes"] or default.classes),  # the network's own output order first
         survey=str(src["survey"] or default.survey),
-        input_size=int(src["input"]) if src["input"] else None)
+        input_size=int(src["input"]) if src["input"] else None,
+        uses_ir=None if src["uses_ir"] is None else bool(src["uses_ir"]))
 
 
 def default_model_path() -> Path:

@@ -9,8 +9,10 @@ keeps the input order.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
+import sys
 import weakref
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -38,13 +40,36 @@ def _detect(files: list[str], ir: Any, min_score: float):
     return _DETECTOR.detect_many(files, ir=ir, min_score=min_score)
 
 
+@contextlib.contextmanager
+def _main_not_rerun(detector_cls: type):
+    """Start spawned workers without re-running the user's script in them.
+
+    A spawned child imports the parent's ``__main__`` from its file; a plain script without an
+    ``if __name__ == "__main__":`` guard would then call ``detect_many`` again in every worker (and
+    multiprocessing refuses). The workers need only rgz (the Detector class and ``_start``), so the main module's
+    file is hidden from them while they start, as in an interactive session. Not when the Detector class
+    itself is defined in ``__main__`` (the workers must import it from there).
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(detector_cls, "__module__", "") == "__main__" or not hasattr(main, "__file__"):
+        yield
+        return
+    saved_file, saved_spec = main.__file__, getattr(main, "__spec__", None)
+    try:
+        del main.__file__
+        main.__spec__ = None
+        yield
+    finally:
+        main.__file__, main.__spec__ = saved_file, saved_spec
+
+
 class WorkerPool:
     """``workers`` processes that each loaded ``source`` = (checkpoint, Detector.load kwargs) once with
     ``detector_cls.load``; reused across calls (a Jupyter session pays the start-up once). ``close()`` ends
     them; so does garbage collection."""
 
     def __init__(self, detector_cls: type, source: tuple[str | None, dict], workers: int) -> None:
-        self.source, self.workers = source, workers
+        self.source, self.workers, self.detector_cls = source, workers, detector_cls
         # spawn, not fork: a forked child would inherit the parent's torch thread pool and any open handles
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_start, initargs=(detector_cls, *source))
@@ -61,7 +86,9 @@ class WorkerPool:
         parts = []
         n = len(chunks)
         try:
-            for chunk, part in zip(chunks, self._pool.map(_detect, chunks, [ir] * n, [min_score] * n), strict=True):
+            with _main_not_rerun(self.detector_cls):  # the workers start during the map's submissions
+                results = self._pool.map(_detect, chunks, [ir] * n, [min_score] * n)
+            for chunk, part in zip(chunks, results, strict=True):
                 parts.append(part)
                 bar.update(len(chunk))
         except BrokenProcessPool as e:  # a worker was killed (out of memory?) or could not start

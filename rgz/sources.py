@@ -11,15 +11,17 @@ import re
 import numpy as np
 
 from catalogs.schema import ClassScheme
+from catalogs.sky import icrs_to_pixel, pixel_to_icrs
 from catalogs.table import ImageDetections, local_rms
 
 from . import RGZ_CLASSES
 from .contours import LabelRules, find_islands
 from .coords import astropy_to_detector
 from .fits_io import FIRST_BEAM_ARCSEC, RadioImage
+from .surveys import FIRST, Survey
 
 __all__ = ["RGZ_SCHEME", "class_counts", "owned_islands", "annotate", "image_survey", "image_frequency_hz",
-           "FIRST_CLEAN_BIAS"]
+           "FIRST_CLEAN_BIAS", "domain_problem", "overlaps"]
 
 RGZ_SCHEME = ClassScheme(
     names=RGZ_CLASSES,
@@ -54,13 +56,51 @@ def owned_islands(labels: np.ndarray, boxes: np.ndarray, *, min_inside: float = 
     return out
 
 
+def domain_problem(image: RadioImage, survey: Survey = FIRST, *, factor: float = 2.0, warn_units: bool = False
+                   ) -> str | None:
+    """How ``image`` is far from the training data (``survey``'s images): pixel scale or beam more than
+    ``factor`` x the survey's (and, with ``warn_units``, a unit other than Jy/beam); None when it is not."""
+    out = []
+    if image.pixel_scale_arcsec > factor * survey.pixel_scale_arcsec:
+        out.append(f"pixel scale {image.pixel_scale_arcsec:.3g}\"/px is "
+                   f"{image.pixel_scale_arcsec / survey.pixel_scale_arcsec:.1f}x {survey.title}'s "
+                   f"{survey.pixel_scale_arcsec:g}\"")
+    if image.beam is not None and image.beam.bmaj > factor * survey.bmaj_arcsec:
+        out.append(f"beam {image.beam.bmaj:.3g}\" x {image.beam.bmin:.3g}\" is {image.beam.bmaj / survey.bmaj_arcsec:.1f}x "
+                   f"{survey.title}'s {survey.bmaj_arcsec:g}\"")
+    if warn_units and image.bunit != "Jy/beam":
+        out.append(f"BUNIT {image.bunit} is not Jy/beam")
+    if not out:
+        return None
+    return f"far from the detector's training data ({survey.title}): " + "; ".join(out) + \
+        "; sources and classes may be unreliable"
+
+
+def overlaps(radio: RadioImage, ir: RadioImage, *, n: int = 9) -> bool:
+    """Whether the infrared image covers any of an n x n grid of points over the radio image (with data there)."""
+    h, w = radio.shape
+    yy, xx = np.meshgrid(np.linspace(0, h - 1, n), np.linspace(0, w - 1, n), indexing="ij")
+    ra, dec = pixel_to_icrs(radio.wcs, xx.ravel(), yy.ravel())
+    x, y = icrs_to_pixel(ir.wcs, ra, dec)
+    ih, iw = ir.shape
+    inside = np.isfinite(x) & np.isfinite(y) & (x >= -0.5) & (x <= iw - 0.5) & (y >= -0.5) & (y <= ih - 0.5)
+    if not inside.any():
+        return False
+    xi = np.clip(np.round(x[inside]).astype(int), 0, iw - 1)
+    yi = np.clip(np.round(y[inside]).astype(int), 0, ih - 1)
+    return bool(np.isfinite(ir.data[yi, xi]).any())
+
+
 def image_survey(image: RadioImage) -> str:
     """The survey or telescope named in the header (SkyView's SURVEY, FIRST's cutout server, TELESCOP)."""
     h = image.header
     if h.get("SURVEY"):
         return str(h["SURVEY"]).strip()
-    if "FIRST" in str(h.comments["SIMPLE"]) if "SIMPLE" in h else False:
+    server = str(h.comments["SIMPLE"]) if "SIMPLE" in h else ""
+    if "FIRST" in server:
         return "FIRST"
+    if "GPS Cutout Server" in server:  # MAGPIS (its TELESCOP names Effelsberg, whose data fill the short spacings)
+        return "MAGPIS"
     return str(h.get("TELESCOP") or "").strip()
 
 
@@ -68,8 +108,12 @@ def image_frequency_hz(image: RadioImage) -> float:
     """Observing frequency from a FREQ axis or the RESTFRQ/RESTFREQ/FREQ keywords; NaN when absent."""
     h = image.header
     for i in range(3, 5):
-        if str(h.get(f"CTYPE{i}", "")).upper().startswith("FREQ") and isinstance(h.get(f"CRVAL{i}"), (int, float)):
-            return float(h[f"CRVAL{i}"])
+        kind, val = str(h.get(f"CTYPE{i}", "")).upper(), h.get(f"CRVAL{i}")
+        if isinstance(val, (int, float)) and val > 0:
+            if kind.startswith("FREQ"):
+                return float(val)
+            if kind.startswith(("LAMBDA", "WAVE")):  # MAGPIS: wavelength in metres
+                return 299792458.0 / float(val)
     for k in ("RESTFRQ", "RESTFREQ", "FREQ", "OBSFREQ"):
         if isinstance(h.get(k), (int, float)) and h[k] > 0:
             return float(h[k])
