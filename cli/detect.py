@@ -54,11 +54,13 @@ FITS_ENDINGS = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
               help="With --backend onnxruntime: a `claran export` file of --model (default: exported in memory).")
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
               help="Processes, one torch thread each (2 on a 2-core laptop is about twice as fast as 1).")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr (default: when stderr is a terminal).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, output: str | None,
            components_path: str | None, regions_path: str | None, plot_dir: str | None, beam: str | None,
-           min_score: float, batch_size: int, classes: str,
-           tta: bool, precision: str, backend: str, onnx_path: str | None, workers: int, overwrite: bool) -> None:
+           min_score: float, batch_size: int, classes: str, tta: bool, precision: str, backend: str,
+           onnx_path: str | None, workers: int, progress: bool | None, overwrite: bool) -> None:
     """Find and classify radio sources in FITS images (files or folders of FITS files)."""
     from catalogs import catalog_format, check_output
     from rgz.detector import find_fits
@@ -97,7 +99,7 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
     mine = files[rank::world]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = det.detect_many(mine, ir=ir_path, min_score=min_score, progress=rank == 0 and sys.stderr.isatty(),
+        res = det.detect_many(mine, ir=ir_path, min_score=min_score, progress=rank == 0 and (sys.stderr.isatty() if progress is None else progress),
                               workers=workers)
         if plot_dir:
             _write_plots(res, plot_names, ir_path, beam_arcsec)

@@ -9,10 +9,12 @@ keeps the input order.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import math
 import multiprocessing
 import sys
+import warnings
 import weakref
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,7 +39,11 @@ def _start(detector_cls: type, path: str | None, kwargs: dict) -> None:
 
 
 def _detect(files: list[str], ir: Any, min_score: float):
-    return _DETECTOR.detect_many(files, ir=ir, min_score=min_score)
+    """The chunk's result and its warnings' texts (re-issued in the parent: one place prints them, once)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = _DETECTOR.detect_many(files, ir=ir, min_score=min_score)
+    return res, [(str(w.message), w.category.__name__) for w in caught]
 
 
 @contextlib.contextmanager
@@ -88,8 +94,10 @@ class WorkerPool:
         try:
             with _main_not_rerun(self.detector_cls):  # the workers start during the map's submissions
                 results = self._pool.map(_detect, chunks, [ir] * n, [min_score] * n)
-            for chunk, part in zip(chunks, results, strict=True):
+            for chunk, (part, caught) in zip(chunks, results, strict=True):
                 parts.append(part)
+                for text, kind in caught:
+                    warnings.warn(text, getattr(builtins, kind, UserWarning), stacklevel=2)
                 bar.update(len(chunk))
         except BrokenProcessPool as e:  # a worker was killed (out of memory?) or could not start
             raise UserError(f"a detect worker process died ({e}); rerun with fewer --workers") from e
