@@ -55,7 +55,8 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
         # 3 rms and then doubling, as radio astronomers draw them
         levels = 3 * rms * 2.0 ** np.arange(0, int(np.log2(finite.max() / (3 * rms))) + 1)
         ax.contour(np.nan_to_num(data, nan=0.0), levels=levels, colors=contour_colour, linewidths=0.6)
-        ax.text(0.99, 0.01, f"contours: 3, 6, 12, ... x rms\nrms = {rms * scale:.3g} {bar_label if scale != 1 else unit}",
+        radio_unit = "mJy/beam" if scale != 1.0 else unit
+        ax.text(0.99, 0.01, f"contours: 3, 6, 12, ... x rms\nrms = {rms * scale:.3g} {radio_unit}",
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="black",
                 bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 2})
     h, w = data.shape
@@ -67,14 +68,18 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
         ax.add_patch(Ellipse((off, off), bw, bh, angle=pa, facecolor="none", edgecolor="white", hatch="////",
                              linewidth=1.0))
     placed: list[tuple[float, float, float, float]] = []
+    omitted = 0
     for row in table if table is not None else []:
         x0, y0, x1, y1 = (float(row[k]) for k in ("x_min", "y_min", "x_max", "y_max"))
         colour = (colours or {}).get(str(row["morphology"]), "magenta")
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5))
         text = f"{row['morphology']} {float(row['score']):.2f}"
-        tx, ty, va = _label_spot(text, (x0, y0, x1, y1), placed, w, h)
-        ax.text(tx, ty, text, color=colour, fontsize=8, va=va, ha="left", clip_on=True,
-                bbox={"facecolor": "black", "alpha": 0.45, "edgecolor": "none", "pad": 1})
+        spot = _label_spot(text, (x0, y0, x1, y1), placed, w, h)
+        if spot is None:  # no free place: the box alone (its class colour still says the class)
+            omitted += 1
+        else:
+            ax.text(spot[0], spot[1], text, color=colour, fontsize=8, va=spot[2], ha="left", clip_on=True,
+                    bbox={"facecolor": "black", "alpha": 0.45, "edgecolor": "none", "pad": 1})
         if "ir_ra" in row.colnames and np.isfinite(row["ir_ra"]):
             hx, hy = icrs_to_pixel(wcs, np.array([row["ir_ra"]]), np.array([row["ir_dec"]]))
             ax.plot(hx, hy, marker="+", markersize=12, mew=2, color=colour, linestyle="none")
@@ -83,19 +88,20 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
     xl, yl = frame_label(wcs)
     ax.set_xlabel(xl)
     ax.set_ylabel(yl)
-    if title:
-        ax.set_title(title, fontsize=10)
+    if title or omitted:
+        note = f"{omitted} of {len(table)} labels left out (no room)" if omitted else ""
+        ax.set_title("\n".join(x for x in (title, note) if x), fontsize=10)
     return fig
 
 
 def _label_spot(text: str, box: tuple[float, float, float, float], placed: list, w: int, h: int
-                ) -> tuple[float, float, str]:
-    """Where a box's label goes: above, below, or inside its top edge, the first spot whose estimated
-    extent (8 pt text on a ~6" axis) stays in the image and overlaps no label placed before."""
+                ) -> tuple[float, float, str] | None:
+    """Where a box's label goes: above, below, or inside its top or bottom edge, the first spot whose
+    estimated extent (8 pt text on a ~5" axis) stays in the image and overlaps no label placed before;
+    None when there is none."""
     x0, y0, x1, y1 = box
-    lw, lh = len(text) * 0.017 * w, 0.045 * h
+    lw, lh = len(text) * 0.013 * w, 0.04 * h
     spots = [(x0, y1 + 0.5, "bottom"), (x0, y0 - 0.5, "top"), (x0, y1 - 0.5, "top"), (x0, y0 + 0.5, "bottom")]
-    best = None
     for tx, ty, va in spots:
         tx = min(max(tx, -0.5), w - 0.5 - lw)
         ext = (tx, ty, tx + lw, ty + lh) if va == "bottom" else (tx, ty - lh, tx + lw, ty)
@@ -104,11 +110,7 @@ def _label_spot(text: str, box: tuple[float, float, float, float], placed: list,
         if inside and free:
             placed.append(ext)
             return tx, ty, va
-        if best is None and inside:
-            best = (tx, ty, va, ext)
-    tx, ty, va, ext = best or (min(max(x0, -0.5), w - 0.5 - lw), y1 - 0.5, "top", (x0, y1 - lh, x0 + lw, y1))
-    placed.append(ext)
-    return tx, ty, va
+    return None
 
 
 def save_plot(fig: Figure, path: str | os.PathLike, *, dpi: int = 100) -> Path:

@@ -288,3 +288,23 @@ def test_detect_many_workers_in_a_plain_script(tmp_path):
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env,
                        cwd=tmp_path)
     assert r.returncode == 0 and "ROWS" in r.stdout and " 0" in r.stdout.split("ROWS")[1], r.stderr[-2000:]
+
+
+def test_plot_labels_never_overlap():
+    """Crowded rows: every label drawn keeps clear of the others; the ones with no room are counted in the title."""
+    from catalogs import plot_detections
+
+    n = 30
+    boxes = np.array([[10 + i, 10 + i, 30 + i, 30 + i] for i in range(n)], float)
+    det = _det(boxes=boxes, labels=["1C_1P"] * n, scores=np.full(n, 0.5), n_components=None, n_peaks=None,
+               components=None, islands=None, flags=None)
+    t, _ = build_tables([det], scheme=SCHEME)
+    fig = plot_detections(det.data, det.wcs, t, title="crowded")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [tx for tx in ax.texts if tx.get_text().startswith("1C_1P")]
+    boxes_px = [tx.get_window_extent() for tx in labels]
+    for i in range(len(boxes_px)):
+        for j in range(i + 1, len(boxes_px)):
+            assert not boxes_px[i].overlaps(boxes_px[j]), (labels[i].get_text(), labels[j].get_text())
+    assert 0 < len(labels) < n and f"{n - len(labels)} of {n} labels left out" in ax.get_title()
