@@ -26,12 +26,12 @@ BALANCED_CLASS_WEIGHTS = (0.15, 0.15, 0.20, 0.15, 0.20, 0.15)
 @dataclass(frozen=True, kw_only=True)
 class SimConfig:
     survey: str = "first"  # rgz.surveys: the beam by declination, the footprint, the header's frequency
-    size: int = 100  # pixels: 3' x 3' at 1.8"/px, what the FIRST cutout server returns for an RGZ target
-    pixel_scale: float = 1.8  # arcsec
+    size: int = FIRST.cutout_pixels  # 100 px: 3' x 3' at 1.8"/px, what FIRST's cutout server gave RGZ
+    pixel_scale: float = FIRST.pixel_scale_arcsec  # arcsec
     class_weights: tuple[float, ...] = DR1_CLASS_COUNTS
-    rms_median: float = 0.155e-3  # Jy/beam; mirabest-sample MAD: 0.118-0.215, median 0.156
+    rms_median: float = FIRST.rms_jy  # Jy/beam
     rms_sigma: float = 0.2  # log-normal spread
-    rms_range: tuple[float, float] = (0.11e-3, 0.35e-3)
+    rms_range: tuple[float, float] = FIRST.rms_range_jy
     flux_median: float = 25e-3  # Jy, target total flux (log-normal)
     flux_sigma: float = 1.1
     flux_range: tuple[float, float] = (2e-3, 3.0)
