@@ -65,11 +65,15 @@ def import_graph() -> dict[str, set[str]]:
     return {module_name(f): imports_of(f, modules) for f in files}
 
 
+def wrong_way(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{a} imports {b}" for a, deps in graph.items() for b in deps
+                  if RANK[b.split(".")[0]] > RANK[a.split(".")[0]])
+
+
 def test_layers_import_downwards_only():
     graph = import_graph()
     assert len(graph) > 60 and any(m.startswith("cli.") for m in graph)  # the walk found the project
-    wrong = sorted(f"{a} imports {b}" for a, deps in graph.items() for b in deps
-                   if RANK[b.split(".")[0]] > RANK[a.split(".")[0]])
+    wrong = wrong_way(graph)
     assert not wrong, "wrong-way imports (allowed: " + " > ".join(reversed(PACKAGES)) + "):\n" + "\n".join(wrong)
 
 
@@ -133,6 +137,8 @@ def test_the_checks_can_fail(tmp_path):
         assert imports_of(pkg / "a.py", mods) == {"rgz.b", "cli.main"}
         assert imports_of(pkg / "b.py", mods) == {"rgz.a"}
         assert _cycles({"rgz.a": {"rgz.b", "cli.main"}, "rgz.b": {"rgz.a"}, "cli.main": set()}) == [["rgz.a", "rgz.b"]]
+        assert wrong_way({"rgz.a": {"rgz.b", "cli.main"}, "catalogs.x": {"claran.y", "rgz.b"}}) == [
+            "catalogs.x imports rgz.b", "rgz.a imports cli.main"]
     finally:
         ROOT = old
 
