@@ -81,12 +81,6 @@ class RadioImage:
         h, w = self.data.shape
         return self.wcs.pixel_to_world((w - 1) / 2.0, (h - 1) / 2.0)
 
-    def beam_area_pixels(self) -> float:
-        """Pixels per beam (Gaussian): integrated flux = sum(Jy/beam) / this."""
-        if self.beam is None:
-            raise ValueError("image has no beam")
-        return self.beam.area_arcsec2 / self.pixel_scale_arcsec**2
-
 
 def pixel_scale_arcsec(wcs: WCS) -> float:
     """Mean pixel side in arcsec of a 2-D celestial WCS."""
