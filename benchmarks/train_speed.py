@@ -73,7 +73,7 @@ def main() -> None:
 
     cfg = Config()
     cfg.DATA.CLASS_NAMES = [f"c{i}" for i in range(80)]
-    cfg.update_args(["MODE_MASK=False", f"PREPROC.TRAIN_SHORT_EDGE_SIZE=[{args.size},{args.size}]", f"PREPROC.MAX_SIZE={max(1000, args.size)}"])
+    cfg.update_args(["MODE_MASK=False", "MODE_FPN=True", f"PREPROC.TRAIN_SHORT_EDGE_SIZE=[{args.size},{args.size}]", f"PREPROC.MAX_SIZE={max(1000, args.size)}"])
     cfg.finalize(is_training=True, num_devices=1)
     ours = build_model(cfg).to(device).train()
     if cuda:

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["Config", "ConfigError", "register_preset", "get_preset", "list_presets", "lr_schedule_steps"]
+__all__ = ["Config", "ConfigError", "register_preset", "get_preset", "list_presets", "lr_schedule_steps", "parse_value"]
 
 
 class ConfigError(ValueError):
@@ -112,7 +112,7 @@ class Config(_Node):
             if "=" not in arg:
                 raise ConfigError(f"config override {arg!r} is not KEY=VALUE (for example TRAIN.BASE_LR=0.01)")
             key, text = arg.split("=", 1)
-            self.set_key(key.strip(), _parse_value(text.strip()))
+            self.set_key(key.strip(), parse_value(text.strip()))
         return self
 
     def update(self, other: Any = (), **kwargs: Any) -> None:  # type: ignore[override]
@@ -198,7 +198,8 @@ def _parent(cfg: dict, key: str) -> dict:
     return node
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
+    """A ``KEY=VALUE`` value: a Python literal (never ``eval``), true/false/none in any case, else the string."""
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
@@ -261,10 +262,12 @@ _POLYMORPHIC = {"TRAIN.LR_SCHEDULE", "DATA.TRAIN", "DATA.VAL", "BACKBONE.WEIGHTS
 def _defaults(C: _Node) -> None:
     # mode flags
     C.MODE_MASK = True  # Faster R-CNN or Mask R-CNN
-    C.MODE_FPN = True
+    C.MODE_FPN = False  # tensorpack's default: R50-C4 Mask R-CNN ("this is the default" in its results table)
+    C.TRAINER = "replicated"  # tensorpack's key; claran trains under torchrun ("horovod" is answered with that)
 
     # dataset
     C.DATA.BASEDIR = "/path/to/your/DATA/DIR"
+    C.DATA.FAMILY = ""  # the dataset family trained on (coco, rgz, ...), so evaluate needs no --dataset; claran addition
     C.DATA.TRAIN = ("coco_train2017",)  # names registered in claran.data.DatasetRegistry
     C.DATA.VAL = ("coco_val2017",)
     C.DATA.NUM_CATEGORY = -1  # derived from the dataset's metadata
@@ -276,7 +279,7 @@ def _defaults(C: _Node) -> None:
 
     # backbone
     C.BACKBONE.NAME = "resnet"  # claran.modeling.backbones registry: resnet (BLOCK/RESNET_NUM_BLOCKS), resnet18
-    C.BACKBONE.WEIGHTS = ""  # a checkpoint path, "imagenet" (torchvision weights API) or "" (from scratch)
+    C.BACKBONE.WEIGHTS = ""  # a .pt/.npz (tensorpack model zoo) path, "imagenet" (torchvision weights API) or ""
     C.BACKBONE.RESNET_NUM_BLOCKS = [3, 4, 6, 3]  # R50; [3, 4, 23, 3] is R101, [2, 2, 2, 2] with BASIC is R18
     C.BACKBONE.BLOCK = "bottleneck"  # "bottleneck" (R50/101) or "basic" (R18/34); claran addition
     C.BACKBONE.WIDTH_MULTIPLIER = 1.0  # scales every stage's width; claran addition for small models
@@ -398,6 +401,7 @@ def _finalize(C: Config, *, is_training: bool, num_devices: int | None) -> None:
         if not ok:
             raise ConfigError(msg)
 
+    check(C.TRAINER in ("replicated", "horovod"), f"config TRAINER={C.TRAINER!r}: choose replicated or horovod")
     check(C.BACKBONE.NORM in _NORMS, f"config BACKBONE.NORM={C.BACKBONE.NORM!r}: choose one of {', '.join(_NORMS)}")
     check(C.FPN.NORM in ("None", "GN"), f"config FPN.NORM={C.FPN.NORM!r}: choose None or GN")
     check(C.BACKBONE.BLOCK in ("bottleneck", "basic"), "config BACKBONE.BLOCK: choose bottleneck or basic")
@@ -501,6 +505,7 @@ register_preset(
 register_preset(
     "tiny",
     {
+        "MODE_FPN": True,
         "BACKBONE.RESNET_NUM_BLOCKS": [1, 1, 1, 1], "BACKBONE.BLOCK": "basic", "BACKBONE.WIDTH_MULTIPLIER": 0.25,
         "BACKBONE.FREEZE_AT": 0, "FPN.NUM_CHANNEL": 32, "FPN.FRCNN_FC_HEAD_DIM": 64, "FPN.FRCNN_CONV_HEAD_DIM": 32,
         "MRCNN.HEAD_DIM": 32, "RPN.HEAD_DIM": 64, "RPN.ANCHOR_SIZES": (16, 32, 64, 128, 256),

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -47,15 +48,32 @@ def load_families(plugins: tuple[str, ...] = ()) -> None:
             raise UserError(f"--plugin {p}: cannot import it ({e})") from None
 
 
+def override_value(overrides: tuple[str, ...], key: str) -> str | None:
+    """The value the last ``KEY=VALUE`` override gives ``key`` (quotes removed), or None."""
+    from claran.config import parse_value
+
+    found = None
+    for arg in overrides:
+        k, _, v = arg.partition("=")
+        if k.strip() == key:
+            found = str(parse_value(v.strip()))
+    return found
+
+
 def build_config(dataset: str | None, data: str | None, preset: str | None, overrides: tuple[str, ...]) -> Config:
-    """Defaults, then the dataset family's setup, then the preset, then ``KEY=VALUE`` overrides."""
+    """Defaults, then the dataset family's setup, then the preset, then ``KEY=VALUE`` overrides.
+
+    The family reads its folder from ``--data`` or else ``DATA.BASEDIR=`` among the overrides (tensorpack's
+    way), so the folder is known before the family checks it.
+    """
     from claran.data import family_after_overrides, get_dataset_family
 
     cfg = Config()
     try:
         setup = get_dataset_family(dataset) if dataset else None
         if setup is not None:
-            setup(cfg, data)
+            setup(cfg, data or override_value(overrides, "DATA.BASEDIR"))
+            cfg.DATA.FAMILY = dataset
         if preset:
             get_preset(preset)(cfg)
         cfg.update_args(overrides)
@@ -76,11 +94,27 @@ def split_overrides(config: tuple[str, ...], extra: tuple[str, ...]) -> tuple[st
     return (*config, *extra)
 
 
+def horovod_message(dataset: str, data: str | None, preset: str | None, overrides: tuple[str, ...],
+                    logdir: str | None, load: str | None) -> str:
+    """tensorpack's ``TRAINER=horovod`` in one line: the torchrun command that does the same."""
+    args = ["--dataset", dataset]
+    for opt, val in (("--data", data), ("--preset", preset), ("--logdir", logdir), ("--load", load)):
+        if val:
+            args += [opt, val]
+    kept = [o for o in overrides if o.partition("=")[0].strip() != "TRAINER"]
+    if kept:
+        args += ["--config", *kept]
+    return ("TRAINER=horovod: claran trains with torch.distributed instead of horovod; run "
+            f"`torchrun --nproc_per_node=<GPUs per host> [--nnodes=N --node_rank=I --master_addr=HOST] "
+            f"$(which claran) train {shlex.join(args)}`")
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--dataset", metavar="NAME",
               help="Dataset family: 'coco' (DATA.BASEDIR in COCO's layout), 'rgz' (a folder written by `claran "
                    "simulate` or `claran data rgz`) or one registered by a --plugin.")
-@click.option("--data", type=click.Path(), metavar="DIR", help="The dataset's root folder (sets DATA.BASEDIR).")
+@click.option("--data", type=click.Path(), metavar="DIR",
+              help="The dataset's root folder; a shortcut for --config DATA.BASEDIR=DIR.")
 @click.option("--preset", metavar="NAME",
               help=f"Named configuration applied before --config: {', '.join(list_presets())}.")
 @click.option("--config", "config", multiple=True, metavar="KEY=VALUE",
@@ -90,7 +124,8 @@ def split_overrides(config: tuple[str, ...], extra: tuple[str, ...]) -> tuple[st
               help="Where checkpoints (model-<step>.pt) and metrics.jsonl go [default: train_log/<dataset>]. "
                    "Training resumes from the newest readable checkpoint already there.")
 @click.option("--load", type=click.Path(dir_okay=False), metavar="CKPT",
-              help="Initialise weights from this checkpoint (tensors whose names and shapes match).")
+              help="Initialise weights from this checkpoint (tensors whose names and shapes match), or from a "
+                   "tensorpack model zoo .npz (see docs/tensorpack.md).")
 @click.option("--list-config", is_flag=True, help="Print the resulting configuration and exit.")
 @click.option("--plugin", multiple=True, metavar="MODULE", help=PLUGIN_HELP)
 @click.option("--no-progress", is_flag=True, help="No progress bar (log lines only).")
@@ -109,6 +144,8 @@ def train(dataset, data, preset, config, logdir, load, list_config, plugin, no_p
     if list_config:
         click.echo(repr(cfg))
         return
+    if cfg.TRAINER == "horovod":
+        raise UserError(horovod_message(dataset, data, preset, overrides, logdir, load))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     try:
         cfg.finalize(is_training=True, num_devices=world)

@@ -59,8 +59,8 @@ class COCODetection(DatasetSplit):
     @staticmethod
     def from_basedir(basedir: str | os.PathLike, split: str) -> COCODetection:
         """tensorpack's layout: ``annotations/instances_<split>.json`` and images in ``<split>/``
-        (minival2014 and valminusminival2014 use ``val2014/``)."""
-        image_dir = "val2014" if split in ("minival2014", "valminusminival2014") else split
+        (minival2014 and valminusminival2014 use ``val2014/``, val2017_100 uses ``val2017/``)."""
+        image_dir = _IMAGE_DIRS.get(split, split)
         return COCODetection(
             json_file=Path(basedir, "annotations", f"instances_{split}.json"),
             image_root=Path(basedir, image_dir),
@@ -170,25 +170,28 @@ def coco_class_names(json_file: str | os.PathLike) -> list[str]:
         raise DatasetError(f"{json_file}: cannot read COCO categories ({type(e).__name__})") from None
 
 
-_COCO_SPLITS = ["train2017", "val2017", "train2014", "val2014", "minival2014", "valminusminival2014"]
+# tensorpack's ``register_coco`` names: coco_<split> for each of these (all registered, as tensorpack does)
+_COCO_SPLITS = ["train2017", "val2017", "train2014", "val2014", "minival2014", "valminusminival2014", "val2017_100"]
+_IMAGE_DIRS = {"minival2014": "val2014", "valminusminival2014": "val2014", "val2017_100": "val2017"}
 
 
 def setup_coco(cfg: Config, data_dir: str | None) -> None:
-    """The ``coco`` family: register every split present under ``data_dir`` (tensorpack's layout)."""
+    """The ``coco`` family: register tensorpack's split names under ``data_dir`` (its layout) and pick
+    DATA.TRAIN / DATA.VAL among the splits present. A registered split whose json is absent fails when used."""
     basedir = Path(data_dir or cfg.DATA.BASEDIR)
     ann = basedir / "annotations"
     if not ann.is_dir():
-        raise DatasetError(f"{basedir}: no annotations/ folder; --data must be a COCO root holding "
+        raise DatasetError(f"{basedir}: no annotations/ folder; --data (or DATA.BASEDIR) must be a COCO root holding "
                            "annotations/instances_<split>.json and <split>/ image folders")
     present = [s for s in _COCO_SPLITS if (ann / f"instances_{s}.json").is_file()]
     if not present:
         raise DatasetError(f"{ann}: no instances_{{train,val}}201?.json files found")
-    for s in present:
+    for s in _COCO_SPLITS:
         DatasetRegistry.register(f"coco_{s}", lambda s=s: COCODetection.from_basedir(basedir, s))
     # the smallest annotation file gives the class names quickly
     smallest = min(present, key=lambda s: (ann / f"instances_{s}.json").stat().st_size)
     names = coco_class_names(ann / f"instances_{smallest}.json")
-    for s in present:
+    for s in _COCO_SPLITS:
         DatasetRegistry.register_metadata(f"coco_{s}", "class_names", names)
     cfg.DATA.BASEDIR = str(basedir)
     if "train2017" in present:

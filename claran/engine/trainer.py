@@ -164,6 +164,10 @@ class Trainer:
                     "train into a new --logdir (or use the same --preset/--config to resume)") from None
             start = int(ckpt["step"])
             logger.info("resuming from %s at step %d", ckpt["path"], start)
+        elif self.load and str(self.load).lower().endswith(".npz"):  # tensorpack's model zoo
+            from ..tensorpack_weights import load_tensorpack_npz
+
+            load_tensorpack_npz(model, str(self.load), what="--load")
         elif self.load:
             load_matching_weights(model, load_checkpoint(self.load)["model"], self.load)
         cuda = self.device.type == "cuda"

@@ -244,7 +244,7 @@ def _extract_state_dict(obj: object, path: str) -> dict[str, torch.Tensor]:
 
 
 def load_backbone_weights(resnet: ResNet, weights: str, *, block: str, num_blocks: Sequence[int]) -> None:
-    """Load ``BACKBONE.WEIGHTS`` into ``resnet``: "" (nothing), "imagenet" or a file path."""
+    """Load ``BACKBONE.WEIGHTS`` into ``resnet``: "" (nothing), "imagenet", a tensorpack .npz or a .pt path."""
     if not weights:
         return
     if weights.lower() == "imagenet":
@@ -257,6 +257,13 @@ def load_backbone_weights(resnet: ResNet, weights: str, *, block: str, num_block
         enum = torchvision.models.get_model_weights(f"resnet{depth}")
         sd = enum.DEFAULT.get_state_dict(progress=False)
         src = "imagenet"
+    elif weights.lower().endswith(".npz"):  # tensorpack's model zoo (ImageNet-R50-AlignPadding.npz, ...)
+        from ..tensorpack_weights import load_tensorpack_npz
+
+        _, _, missing = load_tensorpack_npz(resnet, weights, prefix="backbone.body.", what="BACKBONE.WEIGHTS")
+        if missing and resnet.norm not in ("GN", "None"):  # as below: GN/None models take the convs only
+            raise UserError(f"BACKBONE.WEIGHTS={weights}: {len(missing)} backbone tensors missing, e.g. {missing[0]}")
+        return
     else:
         if not os.path.isfile(weights):
             raise UserError(f"BACKBONE.WEIGHTS={weights}: file not found; give a state_dict/.pt path, 'imagenet' or ''")

@@ -95,7 +95,7 @@ def fastrcnn_losses(logits: torch.Tensor, deltas: torch.Tensor, labels: torch.Te
     """tensorpack: mean softmax CE; L1 on the foreground's (own class or agnostic) deltas / #sampled."""
     label_loss = F.cross_entropy(logits, labels)
     fg = torch.nonzero(labels > 0).squeeze(1)
-    d = deltas.view(deltas.shape[0], -1, 4)
+    d = deltas.view(deltas.shape[0], deltas.shape[1] // 4, 4)
     cls = labels[fg] if d.shape[1] > 1 else torch.zeros_like(labels[fg])
     box_loss = (d[fg, cls] - box_targets).abs().sum() / max(1, labels.numel())
     return label_loss, box_loss
@@ -252,7 +252,8 @@ class ROIHeads(nn.Module):
             return losses
         x, _ = self._box_features(feats, proposals)
         logits, deltas = (t.float() for t in self.box_predictor(x))
-        boxes = self.box_coder.decode(deltas, torch.cat(list(proposals))).view(deltas.shape[0], -1, 4)
+        # the class count is explicit: an image (or a diverged model) may have 0 proposals
+        boxes = self.box_coder.decode(deltas, torch.cat(list(proposals))).view(deltas.shape[0], deltas.shape[1] // 4, 4)
         dets = self._postprocess(boxes, F.softmax(logits.float(), -1), image_sizes, [len(p) for p in proposals])
         if self.has_mask:
             self._predict_masks(feats, dets)
