@@ -177,11 +177,12 @@ def check_names(arrays: Iterable[str], path: str, what: str) -> list[str]:
 
 
 def load_tensorpack_npz(module: nn.Module, path: str, *, prefix: str = "", what: str = "--load",
-                        strict: bool = False) -> tuple[list[str], list[str], list[str]]:
+                        strict: bool = False, skip_mismatched: bool = False) -> tuple[list[str], list[str], list[str]]:
     """Copy a tensorpack .npz into ``module``. Returns (loaded, unused npz names, claran keys left at init).
 
-    Names tensorpack would not write and shape mismatches are one-line errors; ``strict`` also makes unused
-    and missing tensors errors (a model built to match the file).
+    Names tensorpack would not write are one-line errors, and so are shape mismatches unless
+    ``skip_mismatched`` (``--load``: a COCO model may start one with other classes); ``strict`` also makes
+    unused and missing tensors errors (a model built to match the file).
     """
     arrays = read_npz(path, what=what)
     names = check_names(arrays, path, what)
@@ -195,6 +196,9 @@ def load_tensorpack_npz(module: nn.Module, path: str, *, prefix: str = "", what:
             continue
         value = to_claran(name, arrays[name], tuple(own[key].shape))
         if tuple(value.shape) != tuple(own[key].shape):
+            if skip_mismatched:
+                unused.append(name)
+                continue
             raise UserError(f"{what}={path}: {name} has shape {tuple(arrays[name].shape)}, which is "
                             f"{tuple(value.shape)} in claran's layout, but {prefix}{key} needs {tuple(own[key].shape)} "
                             "(check MODE_FPN, RESNET_NUM_BLOCKS, the head functions and the number of classes)")
@@ -321,3 +325,26 @@ COCO_CLASS_NAMES = [
     "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
     "hair drier", "toothbrush",
 ]
+
+
+def _main(argv: list[str] | None = None) -> None:
+    """``python -m claran.tensorpack_weights SRC.npz DST.pt [KEY=VALUE ...]`` (e.g. DATA.BASEDIR=/data/coco)."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m claran.tensorpack_weights", description=_main.__doc__)
+    ap.add_argument("src", help="a tensorpack model zoo detector .npz")
+    ap.add_argument("dst", help="the claran checkpoint to write")
+    ap.add_argument("config", nargs="*", help="KEY=VALUE overrides saved with it (DATA.BASEDIR, TEST.* keys)")
+    args = ap.parse_args(argv)
+    if os.path.exists(args.dst):
+        sys.exit(f"Error: {args.dst}: exists; remove it or choose another name")
+    try:
+        convert_npz(args.src, args.dst, overrides=args.config)
+    except UserError as e:
+        sys.exit(f"Error: {e}")
+    print(f"wrote {args.dst}: claran evaluate --load {args.dst}")
+
+
+if __name__ == "__main__":
+    _main()

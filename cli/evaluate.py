@@ -25,13 +25,15 @@ def resolve_splits(cfg, dataset: str | None, data: str | None, splits: tuple[str
 
     families = list_dataset_families()
     own = cfg.DATA.FAMILY or next((f for f in families for v in cfg.DATA.VAL if str(v).startswith(f"{f}_")), "")
-    folder = data or (cfg.DATA.BASEDIR if cfg.DATA.BASEDIR != Config().DATA.BASEDIR else None)
+    recorded = cfg.DATA.BASEDIR != Config().DATA.BASEDIR  # a tensorpack .npz records no folder nor splits
+    folder = data or (cfg.DATA.BASEDIR if recorded else None)
     if dataset is None:
         if not own:
             raise UserError(f"--load {source}: the checkpoint does not say which dataset it was trained on; give "
                             f"--dataset (known datasets: {', '.join(families)})")
-        get_dataset_family(own)(Config(), folder)
-        return list(splits or cfg.DATA.VAL)
+        scratch = Config()
+        get_dataset_family(own)(scratch, folder)
+        return list(splits or (cfg.DATA.VAL if recorded else scratch.DATA.VAL))
     if dataset in families:
         scratch = Config()
         get_dataset_family(dataset)(scratch, folder)

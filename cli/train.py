@@ -74,9 +74,12 @@ def build_config(dataset: str | None, data: str | None, preset: str | None, over
         if setup is not None:
             setup(cfg, data or override_value(overrides, "DATA.BASEDIR"))
             cfg.DATA.FAMILY = dataset
+        basedir = cfg.DATA.BASEDIR
         if preset:
             get_preset(preset)(cfg)
         cfg.update_args(overrides)
+        if data:  # --data wins over a DATA.BASEDIR override: the family registered its splits there
+            cfg.DATA.BASEDIR = basedir
         # a family may derive keys from its own overridden keys (rgz: RGZ.REPRESENTATION -> IN_CHANNELS)
         after = family_after_overrides(dataset) if dataset else None
         if after is not None:

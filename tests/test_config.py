@@ -55,7 +55,7 @@ def test_finalize_derives_and_freezes():
     cfg = finalized()
     assert cfg.frozen
     assert cfg.DATA.CLASS_NAMES == ["BG", "a", "b", "c"] and cfg.DATA.NUM_CATEGORY == 3 and cfg.DATA.NUM_CLASS == 4
-    assert cfg.RPN.NUM_ANCHOR == 15 and cfg.FPN.RESOLUTION_REQUIREMENT == 32
+    assert cfg.RPN.NUM_ANCHOR == 15 and cfg.FPN.RESOLUTION_REQUIREMENT == 0  # the default is C4
     assert cfg.TRAIN.LR_SCHEDULE == [120000, 160000, 180000]
     with pytest.raises(ConfigError, match="frozen"):
         cfg.TRAIN.BASE_LR = 1.0
@@ -64,7 +64,7 @@ def test_finalize_derives_and_freezes():
     c2 = cfg.clone()
     c2.TRAIN.BASE_LR = 1.0
     assert not c2.frozen and cfg.TRAIN.BASE_LR == 0.01
-    assert finalized("MODE_FPN=False").FPN.RESOLUTION_REQUIREMENT == 0
+    assert finalized("MODE_FPN=True").FPN.RESOLUTION_REQUIREMENT == 32
 
 
 @pytest.mark.parametrize("bad,match", [

@@ -292,6 +292,17 @@ def test_npz_loads_with_backbone_weights_and_load(zoo, tiny_coco, tmp_path, caps
         assert torch.equal(sd[key], torch.from_numpy(b[name].transpose(3, 2, 0, 1).copy())), name
 
 
+def test_load_npz_of_another_class_count_keeps_the_rest(tiny_coco, tmp_path, capsys):
+    other = tmp_path / "COCO-80.npz"
+    b = write_npz(other, tensorpack_variables(num_category=80))
+    code, _, err = _run(["train", "--dataset", "coco", "--data", str(tiny_coco), "--logdir", str(tmp_path / "l"),
+                         "--load", str(other), "--no-progress", "--config", "MODE_FPN=True", *FROZEN], capsys)
+    assert code == 0, err
+    sd = load_checkpoint(tmp_path / "l" / "model-1.pt")["model"]
+    assert sd["roi_heads.box_predictor.cls_score.weight"].shape == (4, 64)  # 3 classes + background: at init
+    assert torch.equal(sd["roi_heads.box_head.fc7.weight"], torch.from_numpy(b["fastrcnn/fc7/W"].T.copy()))
+
+
 def test_npz_with_other_names_is_one_line_naming_the_variable(zoo, tiny_coco, tmp_path, capsys):
     bad = tmp_path / "other.npz"
     shapes = tensorpack_variables(imagenet=True)

@@ -167,7 +167,7 @@ class Trainer:
         elif self.load and str(self.load).lower().endswith(".npz"):  # tensorpack's model zoo
             from ..tensorpack_weights import load_tensorpack_npz
 
-            load_tensorpack_npz(model, str(self.load), what="--load")
+            load_tensorpack_npz(model, str(self.load), what="--load", skip_mismatched=True)
         elif self.load:
             load_matching_weights(model, load_checkpoint(self.load)["model"], self.load)
         cuda = self.device.type == "cuda"
