@@ -72,12 +72,13 @@ def test_finalize_derives_and_freezes():
     ("FPN.PROPOSAL_MODE=Both", "PROPOSAL_MODE"),
     ("COMPAT.RPN_SCORE=prob", "RPN_SCORE"),
     ("COMPAT.NORMALIZE=imagenet", "NORMALIZE"),
-    ("RPN.ANCHOR_SIZES=(32, 64)", "ANCHOR_SIZES"),
+    ("RPN.ANCHOR_SIZES=(32, 64)", "ANCHOR_SIZES"),  # FPN: one size per level
     ("TRAIN.LR_SCHEDULE=fast", "LR_SCHEDULE"),
+    ("TRAINER=mpi", "TRAINER"),
 ])
 def test_finalize_rejects_inconsistent_values(bad, match):
     with pytest.raises(ConfigError, match=match):
-        finalized(bad)
+        finalized("MODE_FPN=True", bad)
 
 
 def test_finalize_needs_classes():
@@ -86,7 +87,7 @@ def test_finalize_needs_classes():
 
 
 def test_to_dict_from_dict_round_trip():
-    cfg = finalized("MODE_MASK=False", "FPN.CASCADE=True", "TRAIN.LR_SCHEDULE=[100, 200]")
+    cfg = finalized("MODE_MASK=False", "MODE_FPN=True", "FPN.CASCADE=True", "TRAIN.LR_SCHEDULE=[100, 200]")
     d = cfg.to_dict()
     assert isinstance(d["RPN"]["ANCHOR_SIZES"], list)  # plain JSON-able types
     back = Config.from_dict(d)
