@@ -25,8 +25,8 @@ from torch import nn
 
 from .errors import UserError
 
-__all__ = ["tensorpack_names", "load_tensorpack_npz", "config_overrides_from_npz", "load_npz_model",
-           "read_npz", "export_tensorpack_npz", "convert_npz"]
+__all__ = ["tensorpack_names", "load_tensorpack_npz", "config_overrides_from_npz", "read_npz", "check_names",
+           "export_tensorpack_npz", "COCO_CLASS_NAMES"]
 
 logger = logging.getLogger("claran")
 
@@ -265,40 +265,6 @@ def config_overrides_from_npz(arrays: dict[str, np.ndarray]) -> list[str]:
     return out
 
 
-def load_npz_model(path: str | os.PathLike, *, overrides: Iterable[str] = ()) -> tuple[nn.Module, dict[str, Any]]:
-    """A tensorpack model zoo detector .npz as ``(model, checkpoint-like dict)``; the architecture is read from
-    the variables, every tensor must fit (``overrides`` may add test-time keys or DATA.BASEDIR)."""
-    from .config import Config, ConfigError
-    from .modeling import build_model
-
-    path = str(path)
-    arrays = read_npz(path, what="--load")
-    check_names(arrays, path, "--load")
-    cfg = Config()
-    cfg.DATA.FAMILY = "coco"
-    try:
-        cfg.update_args([*config_overrides_from_npz(arrays), *overrides])
-        cfg.finalize(is_training=False)
-    except ConfigError as e:
-        raise UserError(f"--load {path}: {e}") from None
-    except UserError as e:
-        raise UserError(f"--load {path}: {e}") from None
-    model = build_model(cfg, load_backbone=False)
-    load_tensorpack_npz(model, path, what="--load", strict=True)
-    model.eval()
-    ckpt = {"format": "claran-checkpoint", "version": 1, "path": path, "config": cfg.to_dict(), "step": 0,
-            "class_names": list(cfg.DATA.CLASS_NAMES), "extra": {"source": f"tensorpack {os.path.basename(path)}"}}
-    return model, ckpt
-
-
-def convert_npz(src: str | os.PathLike, dst: str | os.PathLike, *, overrides: Iterable[str] = ()) -> None:
-    """Write a tensorpack detector .npz as a self-describing claran checkpoint (``claran evaluate --load dst``)."""
-    from .engine.checkpoint import save_checkpoint
-
-    model, ckpt = load_npz_model(src, overrides=overrides)
-    save_checkpoint(dst, model=model, cfg=model.cfg, extra=ckpt["extra"])
-
-
 def export_tensorpack_npz(model: nn.Module, path: str | os.PathLike) -> list[str]:
     """Write ``model``'s weights under tensorpack's names (what tensorpack's model zoo files hold)."""
     from .fileio import atomic_write
@@ -326,25 +292,3 @@ COCO_CLASS_NAMES = [
     "hair drier", "toothbrush",
 ]
 
-
-def _main(argv: list[str] | None = None) -> None:
-    """``python -m claran.tensorpack_weights SRC.npz DST.pt [KEY=VALUE ...]`` (e.g. DATA.BASEDIR=/data/coco)."""
-    import argparse
-    import sys
-
-    ap = argparse.ArgumentParser(prog="python -m claran.tensorpack_weights", description=_main.__doc__)
-    ap.add_argument("src", help="a tensorpack model zoo detector .npz")
-    ap.add_argument("dst", help="the claran checkpoint to write")
-    ap.add_argument("config", nargs="*", help="KEY=VALUE overrides saved with it (DATA.BASEDIR, TEST.* keys)")
-    args = ap.parse_args(argv)
-    if os.path.exists(args.dst):
-        sys.exit(f"Error: {args.dst}: exists; remove it or choose another name")
-    try:
-        convert_npz(args.src, args.dst, overrides=args.config)
-    except UserError as e:
-        sys.exit(f"Error: {e}")
-    print(f"wrote {args.dst}: claran evaluate --load {args.dst}")
-
-
-if __name__ == "__main__":
-    _main()

@@ -74,9 +74,9 @@ def evaluate(load, dataset, data, splits, output, overwrite, plugin, no_progress
     setup_logging()
     load_families(plugin)
     from claran.data import DatasetRegistry
-    from claran.engine.checkpoint import load_model
     from claran.engine.distributed import default_device, init_distributed
     from claran.engine.evaluator import evaluate_splits
+    from claran.engine.tensorpack_zoo import load_any_model as load_model  # a .pt or a tensorpack .npz
 
     if output:  # before any work: a finished evaluation must not be lost to an existing file
         from catalogs import check_output

@@ -24,8 +24,9 @@ def predict(images, load, output, overwrite, score_thresh) -> None:
     never replaced without --overwrite. For FITS files use `claran detect`."""
     import cv2
 
-    from claran.engine.checkpoint import atomic_write_bytes, load_model
+    from claran.engine.checkpoint import atomic_write_bytes
     from claran.engine.distributed import default_device
+    from claran.engine.tensorpack_zoo import load_any_model as load_model  # a .pt or a tensorpack .npz
     from claran.engine.visualize import draw_predictions
     from claran.predictor import Predictor
 

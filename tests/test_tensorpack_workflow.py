@@ -318,7 +318,7 @@ def test_npz_with_other_names_is_one_line_naming_the_variable(zoo, tiny_coco, tm
 
 
 def test_model_zoo_npz_evaluates_with_no_other_option(zoo, tiny_coco, tmp_path, capsys):
-    from claran.tensorpack_weights import convert_npz
+    from claran.engine.tensorpack_zoo import _main as convert_main
 
     det, _ = zoo["det"]
     res = tmp_path / "npz.json"
@@ -326,7 +326,7 @@ def test_model_zoo_npz_evaluates_with_no_other_option(zoo, tiny_coco, tmp_path, 
                            "--no-progress"], capsys)
     assert code == 0, err
     converted = tmp_path / "COCO-R50FPN-MaskRCNN-Standard.pt"
-    convert_npz(det, converted, overrides=[f"DATA.BASEDIR={tiny_coco}"])
+    convert_main([str(det), str(converted), f"DATA.BASEDIR={tiny_coco}"])  # python -m claran.engine.tensorpack_zoo
     code, out, err = _run(["evaluate", "--load", str(converted), "--output", str(tmp_path / "pt.json"),
                            "--no-progress"], capsys)
     assert code == 0, err

@@ -79,11 +79,6 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
     """Build the model a checkpoint describes and load its weights. Returns ``(model, checkpoint)``."""
     from ..modeling import build_model  # local: modeling imports are heavy
 
-    if str(path).lower().endswith(".npz"):  # a tensorpack model zoo detector: the architecture is in its names
-        from ..tensorpack_weights import load_npz_model
-
-        model, ckpt = load_npz_model(path)
-        return model.train(is_training), ckpt
     ckpt = load_checkpoint(path, map_location=map_location)
     try:
         cfg = Config.from_dict(ckpt["config"], freeze=True)
