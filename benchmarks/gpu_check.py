@@ -74,7 +74,7 @@ def model_config(size: int, *, smoke: bool, extra: list[str] = ()):
     cfg = Config()
     if smoke:
         get_preset("tiny")(cfg)
-    cfg.update_args(["DATA.CLASS_NAMES=[\"square\", \"disc\", \"triangle\"]", "BACKBONE.WEIGHTS=''",
+    cfg.update_args(["MODE_FPN=True", "DATA.CLASS_NAMES=[\"square\", \"disc\", \"triangle\"]", "BACKBONE.WEIGHTS=''",
                      f"PREPROC.TRAIN_SHORT_EDGE_SIZE=[{size},{size}]", f"PREPROC.TEST_SHORT_EDGE_SIZE={size}",
                      f"PREPROC.MAX_SIZE={max(size, 1333 if not smoke else size)}", *extra])
     return cfg
