@@ -205,6 +205,8 @@ def _echo_warnings(caught: list) -> None:
     """Each condition once per run, without its source line: 'warning: <what> (N files, e.g. <first>)'."""
     seen: dict[str, list[str]] = {}
     for w in caught:
+        if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, ResourceWarning)):
+            continue  # libraries' notes to developers, hidden by Python's default filters too
         msg = str(w.message)
         path, sep, rest = msg.partition(": ")
         key, where = (rest, path) if sep and (os.path.sep in path or path.lower().endswith(FITS_ENDINGS)) else (msg, "")
