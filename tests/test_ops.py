@@ -88,3 +88,16 @@ def test_detect_cli_imports_only_what_detection_needs(tmp_path):
                    f"print(json.dumps({{m: m in sys.modules for m in {heavy!r}}}))")
     assert got == dict.fromkeys(heavy, False)
     assert (tmp_path / "c.vot").is_file()
+
+
+def test_onnxruntime_backend_without_the_extra_says_how_to_get_it(monkeypatch):
+    import importlib.util
+
+    import claran
+    from claran.errors import UserError
+    from tests.test_modeling import tiny_cfg
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    with pytest.raises(UserError, match=r"onnxruntime: pip install -e '\.\[onnx\]'"):
+        claran.Predictor(claran.build_model(tiny_cfg("MODE_MASK=False")), backend="onnxruntime")
