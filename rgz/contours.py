@@ -14,6 +14,7 @@ them (``classify_boxes``): the network finds and groups a source, the contours c
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +23,8 @@ from scipy import ndimage
 from catalogs.noise import mad_sigma
 from rgz import RGZ_CLASSES
 
-__all__ = ["LabelRules", "Islands", "noise_sigma", "find_islands", "count_peaks", "class_id", "source_box",
-           "classify_boxes"]
+__all__ = ["LabelRules", "Islands", "Source", "noise_sigma", "find_islands", "count_peaks", "class_id", "source_box",
+           "contour_extent", "classify_boxes", "assign_sources"]
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -37,6 +38,11 @@ class LabelRules:
     n_levels: int = 28  # up to 5 x 2^13.5 sigma
     min_diag_fraction: float = 8.0 / 301.0  # RGZ make_contours.py THRESHOLD / image width
     square_boxes: bool = True
+    # the box is drawn around the source's contours at ``box_sigma`` (None: the lowest contour), with the
+    # contour line interpolated between pixel centres as CONREC traces it (``interpolate``), not around
+    # whole pixels; RGZ's boxes are the union of its components' contour boxes
+    box_sigma: float | None = None
+    interpolate: bool = False
 
 
 def noise_sigma(image: np.ndarray) -> float:
@@ -99,12 +105,45 @@ def class_id(n_components: int, n_peaks: int) -> int | None:
     return RGZ_CLASSES.index(name) + 1
 
 
-def source_box(islands: Islands, ids: list[int], shape: tuple[int, int], square: bool = True) -> np.ndarray:
-    """x1, y1, x2, y2 (detector convention) of the union of islands ``ids`` (1-based), optionally squared."""
+def contour_extent(image: np.ndarray, mask: np.ndarray, level: float) -> np.ndarray:
+    """x1, y1, x2, y2 (detector convention) of the contour at ``level`` around the pixels ``mask`` (all at or
+    above it): the line crosses between a pixel and its neighbour below the level where linear interpolation
+    between their centres reaches the level (CONREC on the pixel grid), so it can lie anywhere from the outer
+    pixel's centre to its neighbour's. At the image edge (or a blank pixel) the line stops at the pixel edge."""
+    ys, xs = np.nonzero(mask)
+    img = np.nan_to_num(image, nan=-np.inf)
+    h, w = mask.shape
+    v = img[ys, xs]
+    ext = []
+    for axis, step in ((1, -1), (0, -1), (1, 1), (0, 1)):  # left, bottom, right, top
+        pos = (xs if axis == 1 else ys).astype(np.float64)
+        n = (xs if axis == 1 else ys) + step
+        inside = (n >= 0) & (n < (w if axis == 1 else h))
+        vn = np.full(v.shape, -np.inf)
+        nn = np.clip(n, 0, (w if axis == 1 else h) - 1)
+        vn[inside] = img[ys, nn][inside] if axis == 1 else img[nn, xs][inside]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(np.isfinite(vn), (v - level) / (v - vn), 0.5)
+        frac = np.where(vn < level, np.clip(frac, 0.0, 1.0), 0.0)  # only crossings count
+        edge = pos + step * frac + 0.5  # pixel centre i + 0.5 in the detector convention
+        ext.append(edge.min() if step < 0 else edge.max())
+    return np.array(ext, dtype=np.float64)
+
+
+def source_box(islands: Islands, ids: list[int], shape: tuple[int, int], square: bool = True, *,
+               image: np.ndarray | None = None, rules: LabelRules | None = None) -> np.ndarray:
+    """x1, y1, x2, y2 (detector convention) of the union of islands ``ids`` (1-based), optionally squared.
+
+    With ``image`` and ``rules`` the box follows ``rules.box_sigma`` and ``rules.interpolate``: the union of the
+    contours at the box level that hold the islands (a lower box level takes in the fainter emission around
+    them); otherwise it is the islands' whole-pixel bounding box."""
     s = [islands.slices[i - 1] for i in ids]
     x1, x2 = min(t[1].start for t in s), max(t[1].stop for t in s)
     y1, y2 = min(t[0].start for t in s), max(t[0].stop for t in s)
     box = np.array([x1, y1, x2, y2], dtype=np.float64)
+    if image is not None and rules is not None and (rules.interpolate or rules.box_sigma is not None):
+        box = _contour_box(image, islands, ids, rules)
+        x1, y1, x2, y2 = box
     if square:
         side = max(x2 - x1, y2 - y1)
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
@@ -112,6 +151,23 @@ def source_box(islands: Islands, ids: list[int], shape: tuple[int, int], square:
         box[[0, 2]] = np.clip(box[[0, 2]], 0, shape[1])
         box[[1, 3]] = np.clip(box[[1, 3]], 0, shape[0])
     return box
+
+
+def _contour_box(image: np.ndarray, islands: Islands, ids: list[int], rules: LabelRules) -> np.ndarray:
+    lowest = islands.levels[0]
+    level = lowest if rules.box_sigma is None else islands.sigma * rules.box_sigma
+    mask = np.isin(islands.labels, ids)
+    if level < lowest:  # the regions above the box level that hold the islands
+        lab, _ = ndimage.label(np.nan_to_num(image, nan=-np.inf) >= level, structure=_EIGHT)
+        mask = np.isin(lab, np.unique(lab[mask]))
+    elif level > lowest:  # parts of the islands above the box level (the islands' box if none)
+        above = mask & (np.nan_to_num(image, nan=-np.inf) >= level)
+        mask = above if above.any() else mask
+        level = level if above.any() else lowest
+    if not rules.interpolate:
+        ys, xs = np.nonzero(mask)
+        return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=np.float64)
+    return contour_extent(image, mask, level)
 
 
 def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = LabelRules(), *,
@@ -147,4 +203,70 @@ def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = Lab
                slice(min(t[1].start for t in s), max(t[1].stop for t in s)))
         mask = np.isin(isl.labels[win], ids)
         out.append(class_id(len(ids), count_peaks(image[win], mask, isl.levels)))
+    return out
+
+
+@dataclass
+class Source:
+    """One catalogue source as RGZ's rule sees a detection: the islands it owns, their class and contour box."""
+
+    index: int  # the detection it comes from (row of the ``boxes`` given to ``assign_sources``)
+    islands: tuple[int, ...]  # 1-based island ids of ``Islands.labels``
+    class_id: int | None  # 1..6, None when the rule gives none (more than 3 components)
+    n_components: int
+    n_peaks: int
+    box: np.ndarray  # x1, y1, x2, y2 (detector convention): the islands' contour box
+    peak_snr: float  # brightest pixel of the islands over the noise sigma
+    blended: bool = False  # its box overlaps another source's box (they share no island)
+
+
+def _owned(isl: Islands, sizes: np.ndarray, box: np.ndarray, *, min_inside: float, pad: float) -> list[int]:
+    """Islands with more than ``min_inside`` of their pixels inside ``box`` grown by ``pad`` pixels."""
+    h, w = isl.labels.shape
+    x1, y1, x2, y2 = box
+    r0, r1 = max(0, int(np.floor(y1 - pad))), min(h, int(np.ceil(y2 + pad)))
+    c0, c1 = max(0, int(np.floor(x1 - pad))), min(w, int(np.ceil(x2 + pad)))
+    u, n = np.unique(isl.labels[r0:r1, c0:c1], return_counts=True)
+    return [int(i) for i, k in zip(u, n, strict=True) if i and k > min_inside * sizes[i]]
+
+
+def assign_sources(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray, rules: LabelRules = LabelRules(), *,
+                   min_inside: float = 0.5, pad: float = 1.0, pixel_scale_arcsec: float | None = None,
+                   blend_overlap: float = 0.25) -> list[Source]:
+    """One source per group of islands: detections (``boxes`` in the detector convention, best ``scores``
+    first) take the islands above the lowest contour that lie mostly inside them; an island belongs to the
+    best-scoring detection that claims it, so nested and overlapping detections of one source (a double and
+    its own lobes) become one row. A detection left with no island (no emission above the lowest contour) is
+    no source. Each source gets RGZ's class from its islands and peaks and the contour box of its islands
+    (``rules.box_sigma``, ``rules.interpolate``, ``rules.square_boxes``). Sources whose boxes overlap by more
+    than ``blend_overlap`` of the smaller box are flagged ``blended``. Returned in the order of ``scores``."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not len(boxes):
+        return []
+    min_diag = None if not pixel_scale_arcsec else rules.min_diag_fraction * 180.0 / pixel_scale_arcsec
+    isl = find_islands(image, rules, min_diag=min_diag)
+    sizes = np.bincount(isl.labels.ravel(), minlength=isl.count + 1)
+    taken: set[int] = set()
+    out: list[Source] = []
+    for i in np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable"):
+        ids = [k for k in _owned(isl, sizes, boxes[i], min_inside=min_inside, pad=pad) if k not in taken]
+        if not ids:
+            continue
+        taken.update(ids)
+        s = [isl.slices[k - 1] for k in ids]  # peaks are counted on the islands' own window, not the image
+        win = (slice(min(t[0].start for t in s), max(t[0].stop for t in s)),
+               slice(min(t[1].start for t in s), max(t[1].stop for t in s)))
+        mask = np.isin(isl.labels[win], ids)
+        n_p = count_peaks(image[win], mask, isl.levels)
+        peak = float(np.nanmax(np.where(mask, image[win], -np.inf)))
+        out.append(Source(index=int(i), islands=tuple(ids), class_id=class_id(len(ids), n_p), n_components=len(ids),
+                          n_peaks=min(n_p, 3), box=source_box(isl, ids, image.shape, rules.square_boxes, image=image,
+                                                              rules=rules),
+                          peak_snr=peak / isl.sigma if isl.sigma > 0 else float("inf")))
+    for a, b in itertools.combinations(out, 2):
+        ix = max(0.0, min(a.box[2], b.box[2]) - max(a.box[0], b.box[0]))
+        iy = max(0.0, min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]))
+        small = min(np.prod(a.box[2:] - a.box[:2]), np.prod(b.box[2:] - b.box[:2]))
+        if small > 0 and ix * iy > blend_overlap * small:
+            a.blended = b.blended = True
     return out

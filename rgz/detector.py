@@ -28,6 +28,7 @@ from claran.errors import CheckpointError, UserError
 
 from . import DEFAULT_MIN_SCORE, RGZ_CLASSES
 from .batching import Pending, find_fits, prepare, run_batches
+from .contours import LabelRules
 from .frame import FrameSpec
 from .merge import finish
 from .model_spec import RGZModelSpec, default_model_path, read_model_spec
@@ -38,6 +39,7 @@ from .results import DetectionResult
 __all__ = ["Detector", "DetectionResult", "DEFAULT_MIN_SCORE", "CLASS_MODES", "default_model_path", "find_fits"]
 
 CLASS_MODES = ("contours", "network")
+BOX_MODES = ("contours", "network")
 
 
 class Detector:
@@ -47,7 +49,7 @@ class Detector:
                  representation: str = "D1", spec: FrameSpec = FrameSpec(), overlap: float = 0.25,
                  batch_size: int = 8, nms_thresh: float = 0.5, edge_penalty: float = 0.5,
                  classes: str = "contours", tta: bool = False, beam: float | tuple[float, ...] | None = None,
-                 uses_ir: bool | None = None) -> None:
+                 uses_ir: bool | None = None, boxes: str = "contours", rules: LabelRules = LabelRules()) -> None:
         if representation not in REPRESENTATIONS:
             raise CheckpointError(f"unknown input representation {representation!r}; "
                                   f"expected one of {', '.join(REPRESENTATIONS)}")
@@ -64,6 +66,12 @@ class Detector:
         # "contours": the network finds and groups each source; RGZ's rule (islands above the lowest contour,
         # peaks in the contour tree) counts its components and peaks. "network": the network's own class.
         self.classes = classes
+        if boxes not in BOX_MODES:
+            raise UserError(f"boxes={boxes!r}: expected one of {', '.join(BOX_MODES)}")
+        # with contour classes, "contours" draws each source's box around its islands' contours as RGZ's boxes
+        # are drawn; "network" keeps the network's box
+        self.boxes = boxes
+        self.rules = rules
         self.tta = tta  # test-time augmentation: 8 rotations/flips per frame, fused (rgz.tta); 8x the model time
         self.beam = beam  # arcsec: bmaj or (bmaj, bmin[, bpa]) for images whose header has no beam
         # whether the network takes the infrared image: D3/D4 draw on it; a phys model only if its checkpoint says

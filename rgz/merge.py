@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import RGZ_CLASSES
-from .contours import classify_boxes
+from .contours import assign_sources
 from .coords import detector_to_astropy
 from .fits_io import RadioImage
 from .frame import FrameSpec, frame_boxes_to_image, frame_wcs, transform_boxes
@@ -56,14 +56,21 @@ def finish(det: Detector, p: Pending, min_score: float):
     sel = [i for i in keep if scores_a[i] >= min_score]
     class_scores = class_scores[[keep.index(i) for i in sel]] if sel else np.zeros((0, k))
     names = [det.class_names[int(c) - 1] for c in labels_a[sel]]
+    out_boxes = boxes_a[sel]
     if det.classes == "contours" and set(det.class_names) <= set(RGZ_CLASSES):
-        for i, cid in enumerate(classify_boxes(p.image.data, boxes_a[sel],
-                                               pixel_scale_arcsec=p.image.pixel_scale_arcsec)):
-            if cid is not None and RGZ_CLASSES[cid - 1] in det.class_names:
-                names[i] = RGZ_CLASSES[cid - 1]
+        # RGZ's rule: each source is the islands its best detection owns (one row per source, none without
+        # emission above the lowest contour); its class and box come from those islands
+        srcs = assign_sources(p.image.data, boxes_a[sel], scores_a[sel], det.rules,
+                              pixel_scale_arcsec=p.image.pixel_scale_arcsec)
+        names = [RGZ_CLASSES[s.class_id - 1] if s.class_id is not None
+                 and RGZ_CLASSES[s.class_id - 1] in det.class_names else names[s.index] for s in srcs]
+        class_scores = class_scores[[s.index for s in srcs]] if srcs else np.zeros((0, k))
+        out_boxes = (np.array([s.box for s in srcs]) if det.boxes == "contours"
+                     else out_boxes[[s.index for s in srcs]]).reshape(-1, 4)
+        sel = [sel[s.index] for s in srcs]
     beam = (p.image.beam.bmaj / 3600.0, p.image.beam.bmin / 3600.0) if p.image.beam else None
     return ImageDetections(
-        image=p.path, data=p.image.data, wcs=p.image.wcs, boxes=detector_to_astropy(boxes_a[sel]).reshape(-1, 4),
+        image=p.path, data=p.image.data, wcs=p.image.wcs, boxes=detector_to_astropy(out_boxes).reshape(-1, 4),
         labels=names, scores=scores_a[sel],
         class_scores=class_scores, beam=beam,
         ir_data=p.ir.data if p.ir is not None else None, ir_wcs=p.ir.wcs if p.ir is not None else None)

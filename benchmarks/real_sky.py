@@ -1,0 +1,301 @@
+"""Real-sky benchmark of an RGZ model: real FIRST pixels and RGZ labels only, none of it simulated.
+
+    python benchmarks/real_sky.py [--model CKPT] [--json out.json] [--mirabest N]
+
+Four measurements, each on real data that no setting of the bundled model was tuned on unless stated:
+1. ``dev``: mAP50 on the 18 labelled dev cutouts (``rgz-real-dev``), scored by ``../shared/tools/rgz_score.py``.
+2. ``dr1_boxes``: mAP50 on the RGZ DR1 sources that have a ClaRAN box (``claran_gt_boxes.txt``) and lie
+   inside a ``mirabest-fields`` image (none near the judged set). Each source becomes a 3' x 3' labelled
+   window of its field, centred on its FIRST position as a cutout server would centre it: the truth boxes
+   are ClaRAN's (132 px frame at 1.3748"/px) mapped to the field's pixels through the sky; the detector runs
+   on the whole field, and the rows whose box centre falls in the window are scored.
+3. ``dr1_class``: class accuracy for every DR1 source inside a field (``num_cpnts``, ``num_peaks``): the
+   highest-scoring row whose box contains the source position (the mean of its component positions).
+4. ``sizes``: box size against RGZ's ``ang_extent`` (DR1 sources) and MiraBest's ``size_arcsec`` (the
+   source at the centre of each field): the median of size / reference and the scatter (half the 16-84 %
+   range of log10 of the ratio); and FRI / FRII against the component count of the centre row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.rgz_accuracy import load_scorer  # noqa: E402
+from rgz import FRAME_SIZE, RGZ_CLASSES  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+WINDOW_ARCSEC = 180.0  # a FIRST cutout server's 3' cutout, as in rgz-real-dev
+
+
+def first_id_position(first_id: str) -> tuple[float, float]:
+    """FIRSTJhhmmss.s+ddmmss -> (ra, dec) in degrees."""
+    s = first_id.split("J", 1)[1]
+    k = max(s.find("+"), s.find("-"))
+    ra, dec = s[:k], s[k:]
+    sign = -1.0 if dec[0] == "-" else 1.0
+    return ((float(ra[:2]) + float(ra[2:4]) / 60 + float(ra[4:]) / 3600) * 15.0,
+            sign * (float(dec[1:3]) + float(dec[3:5]) / 60 + float(dec[5:]) / 3600))
+
+
+def dr1_sources(data: Path) -> list[dict]:
+    """DR1 sources inside a mirabest-fields image, each placed in the field where it is most central."""
+    import pandas as pd
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    from rgz.builder import read_claran_boxes
+
+    cat = pd.read_csv(data / "claran-labels" / "rgz_dr1_claran_catalogue.csv").drop_duplicates("first_id")
+    boxes, _ = read_claran_boxes(data / "claran-labels" / "claran_gt_boxes.txt")
+    pos = np.array([first_id_position(f) for f in cat.first_id])
+    best: dict[str, dict] = {}
+    for f in sorted((data / "mirabest-fields" / "fits").glob("*.fits")):
+        h = fits.getheader(f)
+        w = WCS(h).celestial
+        nx, ny = h["NAXIS1"], h["NAXIS2"]
+        x, y = w.world_to_pixel_values(pos[:, 0], pos[:, 1])
+        margin = np.minimum.reduce([x, y, nx - 1 - x, ny - 1 - y])
+        for i in np.flatnonzero(margin > 0):
+            r = cat.iloc[i]
+            if r.first_id in best and best[r.first_id]["margin"] >= margin[i]:
+                continue
+            ras = np.array(str(r.cpnts_ras).split(";"), float)
+            decs = np.array(str(r.cpnts_decs).split(";"), float)
+            best[r.first_id] = {
+                "first_id": r.first_id, "field": str(f), "margin": float(margin[i]), "ra": pos[i, 0],
+                "dec": pos[i, 1], "cpnt_ra": ras, "cpnt_dec": decs, "num_cpnts": int(r.num_cpnts),
+                "num_peaks": int(r.num_peaks), "ang_extent": float(r.ang_extent), "training": int(r.training),
+                "png_boxes": boxes.get(r.first_id)}
+    return sorted(best.values(), key=lambda s: s["first_id"])
+
+
+def truth_in_field(src: dict, wcs) -> list[dict]:
+    """ClaRAN's boxes of one source (PNG frame) -> the judge's objects in the field's astropy pixels."""
+    from astropy.coordinates import SkyCoord
+
+    from rgz.builder import png_boxes_to_frame
+    from rgz.coords import detector_to_astropy
+    from rgz.frame import FrameSpec, frame_wcs, transform_boxes
+
+    png = np.array(src["png_boxes"], dtype=np.float64)
+    fb = png_boxes_to_frame(png[:, :4], FRAME_SIZE)
+    centre = SkyCoord(src["ra"], src["dec"], unit="deg")
+    ib = transform_boxes(fb, frame_wcs(centre, FrameSpec()), wcs)
+    return [{"class": RGZ_CLASSES[int(c)], "box": detector_to_astropy(b).tolist()} for b, c in zip(ib, png[:, 4])]
+
+
+def score_text(scorer, truth: dict, table, work: Path, tag: str) -> dict:
+    from catalogs import write_catalog
+
+    cat, tpath = work / f"{tag}.ecsv", work / f"{tag}_truth.json"
+    write_catalog(table, cat, overwrite=True)
+    tpath.write_text(json.dumps(truth))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        m, centre = scorer.main(str(tpath), str(cat))
+    lines = out.getvalue().strip().splitlines()
+    toks = lines[0].split()
+    return {"mAP50": m, "centre_accuracy": centre, "per_class_AP50": dict(zip(toks[0::2], map(float, toks[1::2]))),
+            "n_images": len(truth), "n_rows": len(table), "report": "\n".join(lines)}
+
+
+def window_rows(table, key: str, wcs, ra: float, dec: float, half_px: float):
+    """Rows of one field whose box centre lies in the window around (ra, dec); image renamed to ``key``."""
+    x0, y0 = wcs.world_to_pixel_values(ra, dec)
+    cx = (np.asarray(table["x_min"]) + np.asarray(table["x_max"])) / 2
+    cy = (np.asarray(table["y_min"]) + np.asarray(table["y_max"])) / 2
+    t = table[(np.abs(cx - x0) <= half_px) & (np.abs(cy - y0) <= half_px)]
+    t["image"] = key
+    return t
+
+
+def row_at(table, wcs, ra: float, dec: float):
+    """The highest-scoring row whose box contains (ra, dec), or None."""
+    if not len(table):
+        return None
+    x, y = wcs.world_to_pixel_values(ra, dec)
+    inside = ((table["x_min"] - 0.5 <= x) & (x <= table["x_max"] + 0.5)
+              & (table["y_min"] - 0.5 <= y) & (y <= table["y_max"] + 0.5))
+    if not inside.any():
+        return None
+    t = table[inside]
+    return t[int(np.argmax(t["score"]))]
+
+
+def ratio_stats(r: list[float]) -> dict:
+    r = np.asarray([v for v in r if np.isfinite(v) and v > 0])
+    if not len(r):
+        return {"n": 0}
+    lo, hi = np.percentile(np.log10(r), [16, 84])
+    return {"n": int(len(r)), "median": float(np.median(r)), "scatter_dex": float((hi - lo) / 2)}
+
+
+class CachedPredictor:
+    """The network's outputs kept on disk by input, so post-processing variants rerun without the network."""
+
+    def __init__(self, predictor, path: Path) -> None:
+        import pickle
+
+        self.predictor, self.path = predictor, path
+        self.cache = pickle.loads(path.read_bytes()) if path.is_file() else {}
+        self.dirty = False
+
+    def predict_batch(self, images: list[np.ndarray]) -> list[dict]:
+        import hashlib
+
+        keys = [hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest() for x in images]
+        todo = [i for i, k in enumerate(keys) if k not in self.cache]
+        if todo:
+            run = getattr(self.predictor, "predict_batch", None)
+            outs = run([images[i] for i in todo]) if run else [self.predictor(images[i]) for i in todo]
+            for i, o in zip(todo, outs, strict=True):
+                self.cache[keys[i]] = {k: np.asarray(v) for k, v in o.items()}
+            self.dirty = True
+        return [self.cache[k] for k in keys]
+
+    def save(self) -> None:
+        import pickle
+
+        if self.dirty:
+            self.path.write_bytes(pickle.dumps(self.cache))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None, help="checkpoint (default: the bundled model)")
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--scorer", type=Path, default=ROOT.parent / "shared" / "tools" / "rgz_score.py")
+    ap.add_argument("--min-score", type=float, default=None, help="catalogue threshold (default: claran detect's)")
+    ap.add_argument("--mirabest", type=int, default=None, help="use only the first N mirabest fields for sizes")
+    ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--detector-kwargs", default="{}", help="JSON of extra Detector.load keyword arguments")
+    ap.add_argument("--rules", default=None, help="JSON of rgz.contours.LabelRules fields (default: the Detector's)")
+    ap.add_argument("--cache", type=Path, help="keep the network's outputs in this file (post-processing studies)")
+    args = ap.parse_args(argv)
+    if not (args.data / "mirabest-fields" / "labels.csv").is_file():
+        sys.exit(f"{args.data}: no mirabest-fields/labels.csv (this benchmark needs ../shared/data)")
+    warnings.simplefilter("ignore")  # SkyView headers without beams
+    import inspect
+
+    import pandas as pd
+    from astropy.table import vstack
+
+    from rgz.detector import Detector
+
+    kwargs = json.loads(args.detector_kwargs)
+    if args.rules:
+        from rgz.contours import LabelRules
+
+        kwargs["rules"] = LabelRules(**json.loads(args.rules))
+    det = Detector.load(args.model, **kwargs)
+    if args.cache:
+        det.predictor = CachedPredictor(det.predictor, args.cache)
+    min_score = args.min_score
+    if min_score is None:
+        min_score = inspect.signature(Detector.detect).parameters["min_score"].default
+    scorer = load_scorer(args.scorer)
+    res: dict = {"model": args.model or "bundled default", "min_score": min_score}
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        dev = args.data / "rgz-real-dev"
+        truth = json.loads((dev / "truth.json").read_text())
+        out = det.detect_many([str(dev / "fits" / k) for k in truth], min_score=min_score)
+        res["dev"] = score_text(scorer, truth, out.table, work, "dev")
+
+        labels = pd.read_csv(args.data / "mirabest-fields" / "labels.csv")
+        if args.mirabest:
+            labels = labels.iloc[:args.mirabest]
+        srcs = dr1_sources(args.data)
+        fields = sorted(set(labels.file.map(lambda f: str(args.data / "mirabest-fields" / "fits" / f)))
+                        | {s["field"] for s in srcs})
+        out = det.detect_many(fields, min_score=min_score)
+        by_field = {f: out.table[out.table["image"] == f] for f in fields}
+        wcs = out.wcs
+
+        # 2. mAP50 on 3' windows around the boxed DR1 sources
+        dr1_truth, rows = {}, []
+        for s in srcs:
+            if not s["png_boxes"] or s["field"] not in wcs:
+                continue
+            w = wcs[s["field"]]
+            scale = float(np.sqrt(abs(np.linalg.det(w.pixel_scale_matrix)))) * 3600
+            key = f"{s['first_id']}.fits"
+            dr1_truth[key] = {"objects": truth_in_field(s, w)}
+            rows.append(window_rows(by_field[s["field"]], key, w, s["ra"], s["dec"], WINDOW_ARCSEC / 2 / scale))
+        rows = [r for r in rows if len(r)]
+        table = vstack(rows) if rows else out.table[:0]
+        res["dr1_boxes"] = score_text(scorer, dr1_truth, table, work, "dr1")
+        res["dr1_boxes"].pop("centre_accuracy")  # the judge's centre pixel is that of a 100 px cutout
+
+        # 3. class accuracy and 4. sizes against ang_extent
+        right, n, confusion, ext = 0, 0, {}, []
+        for s in srcs:
+            truth_cls = f"{s['num_cpnts']}C_{min(s['num_peaks'], 3)}P"
+            if truth_cls not in RGZ_CLASSES or s["field"] not in wcs:
+                continue
+            n += 1
+            r = row_at(by_field[s["field"]], wcs[s["field"]], float(np.mean(s["cpnt_ra"])),
+                       float(np.mean(s["cpnt_dec"])))
+            got = str(r["morphology"]) if r is not None else "none"
+            right += got == truth_cls
+            confusion.setdefault(truth_cls, {}).setdefault(got, 0)
+            confusion[truth_cls][got] += 1
+            if r is not None:
+                ext.append(float(r["size"]) / s["ang_extent"])
+        res["dr1_class"] = {"n": n, "accuracy": right / max(n, 1), "confusion": confusion}
+        res["size_vs_ang_extent"] = ratio_stats(ext)
+
+        # 4. sizes against MiraBest's and FRI/FRII against components (the centre source of each field)
+        mb, fr = [], {}
+        for rec in labels.itertuples():
+            f = str(args.data / "mirabest-fields" / "fits" / rec.file)
+            if f not in wcs:
+                continue
+            r = row_at(by_field[f], wcs[f], rec.ra, rec.dec)
+            if r is None:
+                fr.setdefault(rec.fr_class, {}).setdefault("none", 0)
+                fr[rec.fr_class]["none"] += 1
+                continue
+            mb.append(float(r["size"]) / rec.size_arcsec)
+            if rec.confident:
+                k = str(r["morphology"])[:2]
+                fr.setdefault(rec.fr_class, {}).setdefault(k, 0)
+                fr[rec.fr_class][k] += 1
+        res["size_vs_mirabest"] = ratio_stats(mb)
+        res["fr_vs_components"] = fr
+    res["seconds"] = time.perf_counter() - t0
+    if args.cache:
+        det.predictor.save()
+    print(f"dev (18 cutouts; settings before this benchmark saw them): {res['dev']['report']}")
+    print(f"DR1 boxed sources in MiraBest fields: {res['dr1_boxes']['report'].splitlines()[0]}")
+    print(f"  {res['dr1_boxes']['n_images']} windows: mAP50 {res['dr1_boxes']['mAP50']:.3f}")
+    print(f"DR1 class accuracy (row containing the source): {res['dr1_class']['accuracy']:.3f} "
+          f"of {res['dr1_class']['n']}")
+    for t, got in sorted(res["dr1_class"]["confusion"].items()):
+        print(f"  {t}: " + ", ".join(f"{k} {v}" for k, v in sorted(got.items())))
+    print(f"box size / ang_extent: {res['size_vs_ang_extent']}")
+    print(f"box size / MiraBest size_arcsec: {res['size_vs_mirabest']}")
+    print("confident MiraBest class vs centre row's components: "
+          + "; ".join(f"{k}: " + ", ".join(f"{c} {v}" for c, v in sorted(d.items())) for k, d in sorted(fr.items())))
+    print(f"{res['seconds']:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2, default=float))
+    return res
+
+
+if __name__ == "__main__":
+    main()
