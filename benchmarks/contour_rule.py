@@ -1,6 +1,6 @@
 """How well RGZ's contour rule (rgz.contours) reproduces real RGZ labels, for a grid of its free settings.
 
-    python benchmarks/contour_rule.py [--levels 3 4 5.2] [--factors 1.732 1.414 2] [--box-levels 3 4 5]
+    python benchmarks/contour_rule.py [--levels 3 4 5 5.196 6] [--factors 1.732 1.414 2] [--json out.json]
 
 Real FIRST pixels with RGZ labels, in two sets:
 - ``dr1``: the RGZ DR1 sources (``claran-labels/rgz_dr1_claran_catalogue.csv``) inside a ``mirabest-fields``
@@ -121,10 +121,8 @@ def evaluate(rules: LabelRules, dr1: list[dict], dev: list, cache: dict) -> dict
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--levels", type=float, nargs="+", default=[4.0, 5.0, 3 * 3**0.5])
+    ap.add_argument("--levels", type=float, nargs="+", default=[3.0, 4.0, 5.0, 3 * 3**0.5, 6.0])
     ap.add_argument("--factors", type=float, nargs="+", default=[3**0.5, 2**0.5, 2.0])
-    ap.add_argument("--box-levels", type=float, nargs="+", default=[0.0, 3.0, 4.0],
-                    help="box contour in sigma (0: the lowest counting contour)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     warnings.simplefilter("ignore")  # SkyView headers without beams, FITS keyword chatter
@@ -135,16 +133,16 @@ def main() -> None:
     dr1 = load_dr1(args.data)
     print(f"{len(dr1)} DR1 sources in MiraBest fields ({sum(s['box'] is not None for s in dr1)} with a ClaRAN box); "
           f"{len(dev)} dev sources (reported, not chosen on)")
-    print("lowest factor box interp square | DR1: comps class | box IoU med, >=0.5, side ratio | dev class")
+    print("lowest factor interp side square | DR1: comps class | box IoU med, >=0.5, side ratio | dev class")
     cache: dict = {}
     rows = []
-    for lv, fac, bl, interp, sq in itertools.product(args.levels, args.factors, args.box_levels, [False, True],
-                                                     [True, False]):
+    shapes = [(False, "longer", False), (False, "longer", True), (True, "longer", True), (True, "diagonal", True)]
+    for lv, fac, (interp, side, sq) in itertools.product(args.levels, args.factors, shapes):
         rules = LabelRules(level_sigma=lv, level_factor=fac, n_levels=int(np.ceil(14 * np.log(2) / np.log(fac))),
-                           box_sigma=bl or None, interpolate=interp, square_boxes=sq)
+                           interpolate=interp, box_side=side, square_boxes=sq)
         r = evaluate(rules, dr1, dev, cache)
-        rows.append({"level": lv, "factor": fac, "box_level": bl, "interpolate": interp, "square": sq, **r})
-        print(f"{lv:5.2f} x{fac:5.3f} {bl:4.1f} {interp!s:5} {sq!s:5} | {r['dr1_components']:.3f} {r['dr1_class']:.3f} | "
+        rows.append({"level": lv, "factor": fac, "interpolate": interp, "box_side": side, "square": sq, **r})
+        print(f"{lv:5.2f} x{fac:5.3f} {interp!s:5} {side:8} {sq!s:5} | {r['dr1_components']:.3f} {r['dr1_class']:.3f} | "
               f"{r['box_iou_median']:.3f} {r['box_iou_ge_0.5']:.3f} {r['box_side_ratio_median']:.3f} | {r['dev_class']:.3f}",
               flush=True)
     if args.json:

@@ -52,21 +52,26 @@ def _exclusions(path: str | None) -> tuple[str, ...]:
                    "DR1 mix (45/11/12/11/10/11%).")
 @click.option("--randomise", is_flag=True,
               help="Stronger domain randomisation (beam, noise level, sidelobes, pixel-scale jitter) for sim-to-real.")
-@click.option("--label-sigma", type=click.FloatRange(min=1.0, max=20.0), default=5.0, show_default=True,
+@click.option("--label-sigma", type=click.FloatRange(min=1.0, max=20.0), default=3 * 3**0.5, show_default="3 sqrt 3, RGZ's",
               help="Lowest contour of the labels, in MAD noise sigmas (components are islands above it).")
-@click.option("--label-factor", type=click.FloatRange(min=1.05, max=10.0), default=2.0**0.5, show_default="sqrt 2",
+@click.option("--label-factor", type=click.FloatRange(min=1.05, max=10.0), default=3**0.5, show_default="sqrt 3, RGZ's",
               help="Ratio between contour levels (peaks are the contour tree's leaves).")
+@click.option("--label-boxes", type=click.Choice(["rgz", "islands"]), default="rgz", show_default=True,
+              help="'rgz': square boxes around the interpolated contours, at least one island's diagonal wide (as "
+                   "ClaRAN's boxes); 'islands': the islands' whole-pixel box squared (the rule before RGZ's).")
 @click.option("--overwrite", is_flag=True, help="Replace the simulated files of a non-empty OUTDIR.")
 def simulate(outdir: str, count: int, seed: int, survey: str, size: int | None, pixel_scale: float | None,
              ir: bool, backgrounds: str | None,
              exclude_backgrounds: str | None, workers: int, class_balance: bool, randomise: bool,
-             label_sigma: float, label_factor: float, overwrite: bool) -> None:
+             label_sigma: float, label_factor: float, label_boxes: str, overwrite: bool) -> None:
     """Write COUNT simulated FIRST (or --survey) cutouts with RGZ labels to OUTDIR (radio/, ir/, annotations.json)."""
     from rgz.simulate import LabelRules, SimConfig, write_dataset
 
     given = {k: v for k, v in (("size", size), ("pixel_scale", pixel_scale)) if v is not None}
-    cfg = SimConfig.for_survey(survey.lower(), **given, rules=LabelRules(level_sigma=label_sigma,
-                                                                         level_factor=label_factor))
+    n_levels = 13 if abs(label_factor - 3**0.5) < 1e-6 else 28  # the same top level as RGZ's 13 x sqrt 3
+    boxes = {"rgz": {}, "islands": {"interpolate": False, "box_side": "longer"}}[label_boxes]
+    cfg = SimConfig.for_survey(survey.lower(), **given, rules=LabelRules(
+        level_sigma=label_sigma, level_factor=label_factor, n_levels=n_levels, **boxes))
     if backgrounds is not None and (cfg.survey != "first" or abs(cfg.pixel_scale - 1.8) > 0.09):
         raise UserError(f"--backgrounds needs FIRST cutouts (--survey first, --pixel-scale 1.8), not "
                         f"--survey {cfg.survey} at {cfg.pixel_scale}\"/px")

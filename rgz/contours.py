@@ -3,13 +3,14 @@
 The simulator labels its cutouts with these rules, and ``Detector`` classifies each detected source with
 them (``classify_boxes``): the network finds and groups a source, the contours count its parts.
 
-- noise sigma = MAD / 0.6745 over the image (ClaRAN); contours at ``level_sigma`` (5) x sigma, each level x sqrt 2;
+- noise sigma = MAD / 0.6745 over the image (ClaRAN); contours at 3 sqrt 3 sigma, each level x sqrt 3 (RGZ's);
 - a component is an island (8-connected pixels) above the lowest contour; islands whose bounding-box diagonal
   is under 8/301 of the image width are dropped, as RGZ's make_contours.py does (noise specks);
 - peaks = leaves of the contour tree: closed contours that enclose no higher contour (what RGZ volunteers saw
   as separate peaks); classes cap peaks at 3 and need 1..3 components;
-- box = union of the source's islands' bounding boxes (pixel i covers [i, i+1)), made square about its centre
-  as ClaRAN's boxes are (median w/h 0.94-0.98 per class in claran_gt_boxes.txt, most exactly square).
+- box = union of the source's islands' contour boxes (pixel i covers [i, i+1); the line interpolated between
+  pixel centres), made square about its centre as ClaRAN's boxes are (median w/h 0.94-0.98 per class in
+  claran_gt_boxes.txt), with a side of at least the longest island diagonal (``LabelRules.box_side``).
 """
 
 from __future__ import annotations
@@ -31,18 +32,25 @@ _EIGHT = np.ones((3, 3), dtype=bool)
 
 @dataclass(frozen=True, kw_only=True)
 class LabelRules:
-    # lowest contour in units of the MAD noise: 5, ClaRAN's D3 contours (REFERENCE.md); see docs/NOTES.md for
-    # 4 vs 5 on real RGZ labels
-    level_sigma: float = 5.0
-    level_factor: float = 2.0**0.5  # contour spacing; peaks are the contour tree's leaves (NOTES: sqrt 2 vs 2)
-    n_levels: int = 28  # up to 5 x 2^13.5 sigma
+    # RGZ's own contour ladder (make_radio_zoo_images.py: 3 sigma x sqrt 3, then x sqrt 3 per level; 13 levels
+    # as make_contours.py draws them), noise = MAD sigma. Chosen over ClaRAN's 5 sigma x 2 and the previous
+    # 5 sigma x sqrt 2 on 151 RGZ DR1 sources in mirabest-fields (benchmarks/contour_rule.py, docs/NOTES.md)
+    level_sigma: float = 3.0 * 3.0**0.5
+    level_factor: float = 3.0**0.5
+    n_levels: int = 13
     min_diag_fraction: float = 8.0 / 301.0  # RGZ make_contours.py THRESHOLD / image width
     square_boxes: bool = True
-    # the box is drawn around the source's contours at ``box_sigma`` (None: the lowest contour), with the
-    # contour line interpolated between pixel centres as CONREC traces it (``interpolate``), not around
-    # whole pixels; RGZ's boxes are the union of its components' contour boxes
-    box_sigma: float | None = None
-    interpolate: bool = False
+    # the contour line runs between pixel centres where linear interpolation reaches the level (CONREC),
+    # not around whole pixels
+    interpolate: bool = True
+    # side of the square box: "diagonal", the larger of the islands' joint box's longer side and the longest
+    # diagonal of one island's contour box (RGZ's angular extent of a component is that diagonal, and ClaRAN's
+    # boxes of one-component sources have the extent as their side); "longer": the joint box's longer side
+    box_side: str = "diagonal"
+
+    def __post_init__(self) -> None:
+        if self.box_side not in ("diagonal", "longer"):
+            raise ValueError(f"box_side={self.box_side!r}: expected 'diagonal' or 'longer'")
 
 
 def noise_sigma(image: np.ndarray) -> float:
@@ -134,40 +142,26 @@ def source_box(islands: Islands, ids: list[int], shape: tuple[int, int], square:
                image: np.ndarray | None = None, rules: LabelRules | None = None) -> np.ndarray:
     """x1, y1, x2, y2 (detector convention) of the union of islands ``ids`` (1-based), optionally squared.
 
-    With ``image`` and ``rules`` the box follows ``rules.box_sigma`` and ``rules.interpolate``: the union of the
-    contours at the box level that hold the islands (a lower box level takes in the fainter emission around
-    them); otherwise it is the islands' whole-pixel bounding box."""
-    s = [islands.slices[i - 1] for i in ids]
-    x1, x2 = min(t[1].start for t in s), max(t[1].stop for t in s)
-    y1, y2 = min(t[0].start for t in s), max(t[0].stop for t in s)
+    With ``image`` and ``rules`` each island's box follows its contour (``rules.interpolate``) and the square's
+    side follows ``rules.box_side``; otherwise the box is the islands' whole-pixel bounding box squared by its
+    longer side."""
+    if image is not None and rules is not None and rules.interpolate:
+        parts = np.array([contour_extent(image, islands.labels == i, islands.levels[0]) for i in ids])
+    else:
+        parts = np.array([[t[1].start, t[0].start, t[1].stop, t[0].stop] for t in (islands.slices[i - 1] for i in ids)],
+                         dtype=np.float64)
+    x1, y1 = parts[:, 0].min(), parts[:, 1].min()
+    x2, y2 = parts[:, 2].max(), parts[:, 3].max()
     box = np.array([x1, y1, x2, y2], dtype=np.float64)
-    if image is not None and rules is not None and (rules.interpolate or rules.box_sigma is not None):
-        box = _contour_box(image, islands, ids, rules)
-        x1, y1, x2, y2 = box
     if square:
         side = max(x2 - x1, y2 - y1)
+        if rules is not None and rules.box_side == "diagonal" and image is not None:
+            side = max(side, float(np.hypot(parts[:, 2] - parts[:, 0], parts[:, 3] - parts[:, 1]).max()))
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
         box = np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
         box[[0, 2]] = np.clip(box[[0, 2]], 0, shape[1])
         box[[1, 3]] = np.clip(box[[1, 3]], 0, shape[0])
     return box
-
-
-def _contour_box(image: np.ndarray, islands: Islands, ids: list[int], rules: LabelRules) -> np.ndarray:
-    lowest = islands.levels[0]
-    level = lowest if rules.box_sigma is None else islands.sigma * rules.box_sigma
-    mask = np.isin(islands.labels, ids)
-    if level < lowest:  # the regions above the box level that hold the islands
-        lab, _ = ndimage.label(np.nan_to_num(image, nan=-np.inf) >= level, structure=_EIGHT)
-        mask = np.isin(lab, np.unique(lab[mask]))
-    elif level > lowest:  # parts of the islands above the box level (the islands' box if none)
-        above = mask & (np.nan_to_num(image, nan=-np.inf) >= level)
-        mask = above if above.any() else mask
-        level = level if above.any() else lowest
-    if not rules.interpolate:
-        ys, xs = np.nonzero(mask)
-        return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=np.float64)
-    return contour_extent(image, mask, level)
 
 
 def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = LabelRules(), *,
@@ -238,7 +232,7 @@ def assign_sources(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray, rul
     best-scoring detection that claims it, so nested and overlapping detections of one source (a double and
     its own lobes) become one row. A detection left with no island (no emission above the lowest contour) is
     no source. Each source gets RGZ's class from its islands and peaks and the contour box of its islands
-    (``rules.box_sigma``, ``rules.interpolate``, ``rules.square_boxes``). Sources whose boxes overlap by more
+    (``rules.interpolate``, ``rules.box_side``, ``rules.square_boxes``). Sources whose boxes overlap by more
     than ``blend_overlap`` of the smaller box are flagged ``blended``. Returned in the order of ``scores``."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if not len(boxes):

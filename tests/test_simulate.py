@@ -21,6 +21,7 @@ from rgz.simulate import (
     count_peaks,
     find_islands,
     simulate_field,
+    source_box,
     write_dataset,
 )
 
@@ -93,12 +94,17 @@ def test_labels_match_written_pixels(dataset):
             assert 0 not in ids and len(ids) == a["n_components"]
             n_p = count_peaks(data, np.isin(isl.labels, ids), isl.levels)
             assert class_id(len(ids), n_p) == a["category_id"] and min(n_p, 3) == a["n_peaks"]
-            # the box holds every component island and is the squared union of their bounding boxes
+            # the box holds every component pixel's centre (the contour runs between pixel centres) and is
+            # RGZ's square around their contours, at least one island's contour-box diagonal wide
             x, y, w, h = a["bbox"]
             ys, xs = np.nonzero(np.isin(isl.labels, ids))
-            assert xs.min() >= x - 1e-6 and xs.max() + 1 <= x + w + 1e-6
-            assert ys.min() >= y - 1e-6 and ys.max() + 1 <= y + h + 1e-6
-            assert max(xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()) == pytest.approx(max(w, h))
+            assert xs.min() + 0.5 >= x - 1e-6 and xs.max() + 0.5 <= x + w + 1e-6
+            assert ys.min() + 0.5 >= y - 1e-6 and ys.max() + 0.5 <= y + h + 1e-6
+            box = source_box(isl, ids, data.shape, image=data, rules=rules)
+            np.testing.assert_allclose([x, y, x + w, y + h], box, atol=1e-4)
+            if 0 < x and x + w < data.shape[1] and 0 < y and y + h < data.shape[0]:  # not clipped by the edge
+                diag = max(np.hypot(*(np.ptp(np.nonzero(isl.labels == i), axis=1))) for i in ids)
+                assert w == pytest.approx(h, abs=1e-4) and w >= diag - 1e-6
         t = next(a for a in by_image[im["id"]] if a["target"])
         x, y, w, h = t["bbox"]
         assert x - 2 <= 50 <= x + w + 2 and y - 2 <= 50 <= y + h + 2  # the target sits at the centre
@@ -174,11 +180,13 @@ def test_label_rule_options(tmp_path):
     main(["simulate", "--count", "4", "--seed", "5", "--label-sigma", "4", "--label-factor", "2", str(out)])
     coco = json.loads((out / "annotations.json").read_text())
     assert coco["info"]["config"]["rules"]["level_sigma"] == 4 and coco["info"]["config"]["rules"]["level_factor"] == 2
-    rules = LabelRules(level_sigma=4, level_factor=2)
+    rules = LabelRules(level_sigma=4, level_factor=2, n_levels=28)
     for im in coco["images"]:  # the labels follow that rule, not the default one
         data = fits.getdata(out / im["file_name"]).astype(np.float64)
         isl = find_islands(data, rules)
         for a in (a for a in coco["annotations"] if a["image_id"] == im["id"]):
             ids = sorted({int(isl.labels[int(py), int(px)]) for px, py in a["component_peaks"]})
             assert class_id(len(ids), count_peaks(data, np.isin(isl.labels, ids), isl.levels)) == a["category_id"]
-    assert LabelRules().level_sigma == 5 and LabelRules().level_factor == pytest.approx(2**0.5)
+    # the default is RGZ's own ladder: 3 sqrt 3 sigma, x sqrt 3, 13 levels
+    assert LabelRules().level_sigma == pytest.approx(3 * 3**0.5) and LabelRules().level_factor == pytest.approx(3**0.5)
+    assert LabelRules().n_levels == 13

@@ -129,7 +129,7 @@ def _label(image, isl, ids, shape, rules) -> dict | None:
         sub = np.where(isl.labels[sl] == i, np.nan_to_num(image[sl], nan=-np.inf), -np.inf)
         r, c = np.unravel_index(np.argmax(sub), sub.shape)
         pk.append([float(c + sl[1].start + 0.5), float(r + sl[0].start + 0.5)])
-    return {"category_id": cid, "box": source_box(isl, ids, shape, rules.square_boxes),
+    return {"category_id": cid, "box": source_box(isl, ids, shape, rules.square_boxes, image=image, rules=rules),
             "n_components": len(ids), "n_peaks": min(n_p, 3), "peaks": pk}
 
 
