@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--scorer", type=Path, default=ROOT.parent / "shared" / "tools" / "rgz_score.py")
     ap.add_argument("--min-score", type=float, default=None, help="catalogue threshold (default: claran detect's)")
-    ap.add_argument("--mirabest", type=int, default=None, help="use only the first N mirabest fields for sizes")
+    ap.add_argument("--mirabest", type=int, default=None, help="use N mirabest fields (evenly spread) for sizes")
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--detector-kwargs", default="{}", help="JSON of extra Detector.load keyword arguments")
     ap.add_argument("--rules", default=None, help="JSON of rgz.contours.LabelRules fields (default: the Detector's)")
@@ -217,8 +217,8 @@ def main(argv: list[str] | None = None) -> dict:
         res["dev"] = score_text(scorer, truth, out.table, work, "dev")
 
         labels = pd.read_csv(args.data / "mirabest-fields" / "labels.csv")
-        if args.mirabest:
-            labels = labels.iloc[:args.mirabest]
+        if args.mirabest:  # spread over the file (sorted by MiraBest class): every class is sampled
+            labels = labels.iloc[np.linspace(0, len(labels) - 1, args.mirabest).round().astype(int)]
         srcs = dr1_sources(args.data)
         fields = sorted(set(labels.file.map(lambda f: str(args.data / "mirabest-fields" / "fits" / f)))
                         | {s["field"] for s in srcs})

@@ -94,7 +94,7 @@ def run_batches(det: Detector, files: list[str], *, ir: str | os.PathLike | dict
             try:
                 if p.failed is not None:
                     raise p.failed
-                found.append(annotate(finish(det, p, min_score), p.image,
+                found.append(annotate(finish(det, p, min_score), p.image, rules=det.rules,
                                       out_of_domain=bool(domain_problem(p.image, _survey(det), warn_units=True))))
                 result.wcs[p.path] = p.image.wcs
                 result.n_images += 1

@@ -15,7 +15,6 @@ them (``classify_boxes``): the network finds and groups a source, the contours c
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +24,7 @@ from catalogs.noise import mad_sigma
 from rgz import RGZ_CLASSES
 
 __all__ = ["LabelRules", "Islands", "Source", "noise_sigma", "find_islands", "count_peaks", "class_id", "source_box",
-           "contour_extent", "classify_boxes", "assign_sources"]
+           "contour_extent", "classify_boxes", "assign_sources", "owned_islands", "speck_diag"]
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -164,6 +163,12 @@ def source_box(islands: Islands, ids: list[int], shape: tuple[int, int], square:
     return box
 
 
+def speck_diag(rules: LabelRules, pixel_scale_arcsec: float | None) -> float | None:
+    """The diagonal (pixels) under which an island is a noise speck: judged on the sky (RGZ's threshold on its
+    3' cutouts) when the pixel scale is known, else by the image width (``find_islands``' default)."""
+    return rules.min_diag_fraction * 180.0 / pixel_scale_arcsec if pixel_scale_arcsec else None
+
+
 def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = LabelRules(), *,
                    min_inside: float = 0.5, pad: float = 1.0, pixel_scale_arcsec: float | None = None
                    ) -> list[int | None]:
@@ -179,25 +184,36 @@ def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = Lab
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if not len(boxes):
         return []
-    min_diag = None if not pixel_scale_arcsec else rules.min_diag_fraction * 180.0 / pixel_scale_arcsec
-    isl = find_islands(image, rules, min_diag=min_diag)
-    sizes = np.bincount(isl.labels.ravel(), minlength=isl.count + 1)
-    h, w = isl.labels.shape
+    isl = find_islands(image, rules, min_diag=speck_diag(rules, pixel_scale_arcsec))
     out: list[int | None] = []
-    for x1, y1, x2, y2 in boxes:
-        r0, r1 = max(0, int(np.floor(y1 - pad))), min(h, int(np.ceil(y2 + pad)))
-        c0, c1 = max(0, int(np.floor(x1 - pad))), min(w, int(np.ceil(x2 + pad)))
-        u, n = np.unique(isl.labels[r0:r1, c0:c1], return_counts=True)
-        ids = [int(i) for i, k in zip(u, n, strict=True) if i and k > min_inside * sizes[i]]
+    for ids in owned_islands(isl.labels, boxes, min_inside=min_inside, pad=pad):
         if not ids:
             out.append(None)
             continue
-        s = [isl.slices[i - 1] for i in ids]  # peaks are counted on the islands' own window, not the image
-        win = (slice(min(t[0].start for t in s), max(t[0].stop for t in s)),
-               slice(min(t[1].start for t in s), max(t[1].stop for t in s)))
-        mask = np.isin(isl.labels[win], ids)
-        out.append(class_id(len(ids), count_peaks(image[win], mask, isl.levels)))
+        out.append(class_id(len(ids), _peaks(image, isl, ids)[0]))
     return out
+
+
+def _island_at_peak(image: np.ndarray, labels: np.ndarray, box: np.ndarray) -> list[int]:
+    """The island under the brightest pixel inside ``box`` (detector convention), if that pixel is on one."""
+    h, w = labels.shape
+    r0, r1 = max(0, int(np.floor(box[1]))), min(h, int(np.ceil(box[3])))
+    c0, c1 = max(0, int(np.floor(box[0]))), min(w, int(np.ceil(box[2])))
+    if r1 <= r0 or c1 <= c0:
+        return []
+    win = np.nan_to_num(image[r0:r1, c0:c1], nan=-np.inf)
+    r, c = np.unravel_index(np.argmax(win), win.shape)
+    k = int(labels[r0 + r, c0 + c])
+    return [k] if k else []
+
+
+def _peaks(image: np.ndarray, isl: Islands, ids: list[int]) -> tuple[int, float]:
+    """(contour-tree peaks, brightest pixel) of islands ``ids``, counted on their own window, not the image."""
+    s = [isl.slices[i - 1] for i in ids]
+    win = (slice(min(t[0].start for t in s), max(t[0].stop for t in s)),
+           slice(min(t[1].start for t in s), max(t[1].stop for t in s)))
+    mask = np.isin(isl.labels[win], ids)
+    return count_peaks(image[win], mask, isl.levels), float(np.nanmax(np.where(mask, image[win], -np.inf)))
 
 
 @dataclass
@@ -214,53 +230,63 @@ class Source:
     blended: bool = False  # its box overlaps another source's box (they share no island)
 
 
-def _owned(isl: Islands, sizes: np.ndarray, box: np.ndarray, *, min_inside: float, pad: float) -> list[int]:
-    """Islands with more than ``min_inside`` of their pixels inside ``box`` grown by ``pad`` pixels."""
-    h, w = isl.labels.shape
-    x1, y1, x2, y2 = box
-    r0, r1 = max(0, int(np.floor(y1 - pad))), min(h, int(np.ceil(y2 + pad)))
-    c0, c1 = max(0, int(np.floor(x1 - pad))), min(w, int(np.ceil(x2 + pad)))
-    u, n = np.unique(isl.labels[r0:r1, c0:c1], return_counts=True)
-    return [int(i) for i, k in zip(u, n, strict=True) if i and k > min_inside * sizes[i]]
+def owned_islands(labels: np.ndarray, boxes: np.ndarray, *, min_inside: float = 0.5, pad: float = 1.0
+                  ) -> list[list[int]]:
+    """For each box (detector convention), the islands with more than ``min_inside`` of their pixels inside it
+    grown by ``pad`` pixels: the islands a detection owns."""
+    sizes = np.bincount(labels.ravel())
+    h, w = labels.shape
+    out = []
+    for x1, y1, x2, y2 in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        r0, r1 = max(0, int(np.floor(y1 - pad))), min(h, int(np.ceil(y2 + pad)))
+        c0, c1 = max(0, int(np.floor(x1 - pad))), min(w, int(np.ceil(x2 + pad)))
+        u, n = np.unique(labels[r0:r1, c0:c1], return_counts=True)
+        out.append([int(i) for i, k in zip(u, n, strict=True) if i and k > min_inside * sizes[i]])
+    return out
 
 
 def assign_sources(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray, rules: LabelRules = LabelRules(), *,
                    min_inside: float = 0.5, pad: float = 1.0, pixel_scale_arcsec: float | None = None,
-                   blend_overlap: float = 0.25) -> list[Source]:
+                   blend_overlap: float = 0.25, islands: Islands | None = None) -> list[Source]:
     """One source per group of islands: detections (``boxes`` in the detector convention, best ``scores``
-    first) take the islands above the lowest contour that lie mostly inside them; an island belongs to the
+    first) take the islands above the lowest contour that lie mostly inside them (or, for a box smaller than
+    half its island, the island under its brightest pixel); an island belongs to the
     best-scoring detection that claims it, so nested and overlapping detections of one source (a double and
     its own lobes) become one row. A detection left with no island (no emission above the lowest contour) is
     no source. Each source gets RGZ's class from its islands and peaks and the contour box of its islands
     (``rules.interpolate``, ``rules.box_side``, ``rules.square_boxes``). Sources whose boxes overlap by more
-    than ``blend_overlap`` of the smaller box are flagged ``blended``. Returned in the order of ``scores``."""
+    than ``blend_overlap`` of the smaller box are flagged ``blended``. Returned in the order of ``scores``.
+    ``islands``: ``find_islands`` of the image, when the caller has it already."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if not len(boxes):
         return []
-    min_diag = None if not pixel_scale_arcsec else rules.min_diag_fraction * 180.0 / pixel_scale_arcsec
-    isl = find_islands(image, rules, min_diag=min_diag)
-    sizes = np.bincount(isl.labels.ravel(), minlength=isl.count + 1)
+    isl = islands if islands is not None else find_islands(image, rules, min_diag=speck_diag(rules, pixel_scale_arcsec))
+    owned = owned_islands(isl.labels, boxes, min_inside=min_inside, pad=pad)
     taken: set[int] = set()
     out: list[Source] = []
     for i in np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable"):
-        ids = [k for k in _owned(isl, sizes, boxes[i], min_inside=min_inside, pad=pad) if k not in taken]
+        # a box smaller than half its island (a bright core of an extended source) still sits on it: it takes
+        # the island under its brightest pixel
+        ids = [k for k in (owned[i] or _island_at_peak(image, isl.labels, boxes[i])) if k not in taken]
         if not ids:
             continue
         taken.update(ids)
-        s = [isl.slices[k - 1] for k in ids]  # peaks are counted on the islands' own window, not the image
-        win = (slice(min(t[0].start for t in s), max(t[0].stop for t in s)),
-               slice(min(t[1].start for t in s), max(t[1].stop for t in s)))
-        mask = np.isin(isl.labels[win], ids)
-        n_p = count_peaks(image[win], mask, isl.levels)
-        peak = float(np.nanmax(np.where(mask, image[win], -np.inf)))
-        out.append(Source(index=int(i), islands=tuple(ids), class_id=class_id(len(ids), n_p), n_components=len(ids),
-                          n_peaks=min(n_p, 3), box=source_box(isl, ids, image.shape, rules.square_boxes, image=image,
-                                                              rules=rules),
+        n_p, peak = _peaks(image, isl, ids)
+        cid = class_id(len(ids), n_p)
+        out.append(Source(index=int(i), islands=tuple(ids), class_id=cid, n_components=len(ids),
+                          n_peaks=max(len(ids), min(n_p, 3)) if cid is not None else n_p,
+                          box=source_box(isl, ids, image.shape, rules.square_boxes, image=image, rules=rules),
                           peak_snr=peak / isl.sigma if isl.sigma > 0 else float("inf")))
-    for a, b in itertools.combinations(out, 2):
-        ix = max(0.0, min(a.box[2], b.box[2]) - max(a.box[0], b.box[0]))
-        iy = max(0.0, min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]))
-        small = min(np.prod(a.box[2:] - a.box[:2]), np.prod(b.box[2:] - b.box[:2]))
-        if small > 0 and ix * iy > blend_overlap * small:
-            a.blended = b.blended = True
+    if len(out) > 1:  # blended: boxes overlapping by more than blend_overlap of the smaller (in chunks: mosaics)
+        b = np.array([s.box for s in out])
+        area = np.prod(b[:, 2:] - b[:, :2], axis=1)
+        for a0 in range(0, len(b), 512):
+            a = b[a0:a0 + 512]
+            ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+            iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+            small = np.minimum(area[a0:a0 + 512, None], area[None, :])
+            hit = (ix * iy > blend_overlap * small) & (small > 0)
+            hit[np.arange(len(a)), a0 + np.arange(len(a))] = False
+            for k in np.flatnonzero(hit.any(axis=1)):
+                out[a0 + k].blended = True
     return out

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import RGZ_CLASSES
-from .contours import assign_sources
+from .contours import assign_sources, find_islands, speck_diag
 from .coords import detector_to_astropy
 from .fits_io import RadioImage
 from .frame import FrameSpec, frame_boxes_to_image, frame_wcs, transform_boxes
@@ -57,22 +57,25 @@ def finish(det: Detector, p: Pending, min_score: float):
     class_scores = class_scores[[keep.index(i) for i in sel]] if sel else np.zeros((0, k))
     names = [det.class_names[int(c) - 1] for c in labels_a[sel]]
     out_boxes = boxes_a[sel]
+    extra: dict = {}
     if det.classes == "contours" and set(det.class_names) <= set(RGZ_CLASSES):
         # RGZ's rule: each source is the islands its best detection owns (one row per source, none without
-        # emission above the lowest contour); its class and box come from those islands
-        srcs = assign_sources(p.image.data, boxes_a[sel], scores_a[sel], det.rules,
-                              pixel_scale_arcsec=p.image.pixel_scale_arcsec)
+        # emission above the lowest contour); its class, counts and box come from those islands
+        isl = find_islands(p.image.data, det.rules, min_diag=speck_diag(det.rules, p.image.pixel_scale_arcsec))
+        srcs = assign_sources(p.image.data, boxes_a[sel], scores_a[sel], det.rules, islands=isl)
         names = [RGZ_CLASSES[s.class_id - 1] if s.class_id is not None
                  and RGZ_CLASSES[s.class_id - 1] in det.class_names else names[s.index] for s in srcs]
         class_scores = class_scores[[s.index for s in srcs]] if srcs else np.zeros((0, k))
         out_boxes = (np.array([s.box for s in srcs]) if det.boxes == "contours"
                      else out_boxes[[s.index for s in srcs]]).reshape(-1, 4)
         sel = [sel[s.index] for s in srcs]
+        extra = {"islands": isl.labels, "components": [list(s.islands) for s in srcs],
+                 "n_components": [s.n_components for s in srcs], "n_peaks": [s.n_peaks for s in srcs],
+                 "flags": {"blended": [s.blended for s in srcs]}}
     beam = (p.image.beam.bmaj / 3600.0, p.image.beam.bmin / 3600.0) if p.image.beam else None
     return ImageDetections(
         image=p.path, data=p.image.data, wcs=p.image.wcs, boxes=detector_to_astropy(out_boxes).reshape(-1, 4),
-        labels=names, scores=scores_a[sel],
-        class_scores=class_scores, beam=beam,
+        labels=names, scores=scores_a[sel], class_scores=class_scores, beam=beam, **extra,
         ir_data=p.ir.data if p.ir is not None else None, ir_wcs=p.ir.wcs if p.ir is not None else None)
 
 

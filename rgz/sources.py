@@ -15,7 +15,7 @@ from catalogs.sky import icrs_to_pixel, pixel_to_icrs
 from catalogs.table import ImageDetections, local_rms
 
 from . import RGZ_CLASSES
-from .contours import LabelRules, find_islands
+from .contours import LabelRules, find_islands, owned_islands, speck_diag
 from .coords import astropy_to_detector
 from .fits_io import FIRST_BEAM_ARCSEC, RadioImage
 from .surveys import FIRST, Survey
@@ -39,21 +39,6 @@ def class_counts(name: str) -> tuple[int, int]:
     """(components, peaks) an RGZ class XC_YP says; (-1, -1) for any other name."""
     m = _XC_YP.match(str(name))
     return (int(m.group(1)), int(m.group(2))) if m else (-1, -1)
-
-
-def owned_islands(labels: np.ndarray, boxes: np.ndarray, *, min_inside: float = 0.5, pad: float = 1.0
-                  ) -> list[list[int]]:
-    """For each box (detector convention), the islands with more than ``min_inside`` of their pixels inside it
-    grown by ``pad`` pixels: the rule ``contours.classify_boxes`` counts components with."""
-    sizes = np.bincount(labels.ravel())
-    h, w = labels.shape
-    out = []
-    for x1, y1, x2, y2 in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
-        r0, r1 = max(0, int(np.floor(y1 - pad))), min(h, int(np.ceil(y2 + pad)))
-        c0, c1 = max(0, int(np.floor(x1 - pad))), min(w, int(np.ceil(x2 + pad)))
-        u, n = np.unique(labels[r0:r1, c0:c1], return_counts=True)
-        out.append([int(i) for i, k in zip(u, n, strict=True) if i and k > min_inside * sizes[i]])
-    return out
 
 
 def domain_problem(image: RadioImage, survey: Survey = FIRST, *, factor: float = 2.0, warn_units: bool = False
@@ -132,8 +117,7 @@ def annotate(d: ImageDetections, image: RadioImage, *, rules: LabelRules = Label
     n = len(d.boxes)
     changes: dict = {}
     if d.components is None and n:
-        min_diag = rules.min_diag_fraction * 180.0 / image.pixel_scale_arcsec if image.pixel_scale_arcsec else None
-        isl = find_islands(image.data, rules, min_diag=min_diag)
+        isl = find_islands(image.data, rules, min_diag=speck_diag(rules, image.pixel_scale_arcsec))
         comps = owned_islands(isl.labels, astropy_to_detector(np.asarray(d.boxes).reshape(-1, 4)))
         counts = np.bincount([k for c in comps for k in c], minlength=isl.count + 1)
         changes.update(islands=isl.labels, components=comps)
