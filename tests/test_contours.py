@@ -11,7 +11,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from rgz import RGZ_CLASSES
-from rgz.contours import LabelRules, classify_boxes
+from rgz.contours import LabelRules, assign_sources, classify_boxes, contour_extent, find_islands, source_box
 
 YY, XX = np.mgrid[0:100, 0:100]
 
@@ -112,3 +112,53 @@ def test_specks_are_judged_on_the_sky_not_by_image_width():
     box = [[493, 493, 508, 508]]
     assert classify_boxes(img, box) == [None]  # 8/301 of 1000 px: a 27 px diagonal would be a speck
     assert classify_boxes(img, box, pixel_scale_arcsec=1.8) == [1]  # 2.7 px on FIRST's pixels
+
+
+def test_contour_extent_follows_the_interpolated_line():
+    """A Gaussian's contour at a level crosses where the Gaussian equals it, between pixel centres."""
+    img = blob(50.3, 49.6, 100.0, sigma=3.0)
+    level = 20.0
+    r = 3.0 * np.sqrt(2 * np.log(100.0 / level))  # analytic radius of the contour
+    x1, y1, x2, y2 = contour_extent(img, img >= level, level)
+    # detector convention: the centre of pixel i is i + 0.5; linear interpolation is within ~0.1 px here
+    np.testing.assert_allclose([x1, y1, x2, y2], [50.8 - r, 50.1 - r, 50.8 + r, 50.1 + r], atol=0.15)
+
+
+def test_rgz_boxes_are_squares_at_least_one_island_diagonal_wide():
+    """ClaRAN's box of a one-component source has the component's angular extent (its contour box's diagonal)
+    as its side; with two components, the joint box's longer side when that is larger."""
+    rules = LabelRules()
+    elongated = sky(20 * np.exp(-((XX - 50) ** 2 / (2 * 6.0**2) + (YY - 50) ** 2 / (2 * 2.0**2))))
+    isl = find_islands(elongated, rules)
+    (k,) = range(1, isl.count + 1)
+    ext = contour_extent(elongated, isl.labels == k, isl.levels[0])
+    box = source_box(isl, [k], elongated.shape, image=elongated, rules=rules)
+    assert box[2] - box[0] == pytest.approx(box[3] - box[1])
+    assert box[2] - box[0] == pytest.approx(np.hypot(ext[2] - ext[0], ext[3] - ext[1]))
+    old = source_box(isl, [k], elongated.shape, image=elongated, rules=LabelRules(box_side="longer"))
+    assert old[2] - old[0] == pytest.approx(ext[2] - ext[0])
+    double = sky(blob(20, 50, 60), blob(80, 50, 60))
+    isl = find_islands(double, rules)
+    box = source_box(isl, [1, 2], double.shape, image=double, rules=rules)
+    assert box[2] - box[0] == pytest.approx(box[3] - box[1]) and 60 < box[2] - box[0] < 72
+
+
+def test_one_source_per_group_of_islands():
+    """A double found whole and as its two lobes is one source; a box on noise is none; two sources whose
+    boxes overlap keep their own islands and are flagged blended."""
+    double = sky(blob(25, 50, 60), blob(75, 50, 60))
+    boxes = np.array([[18, 43, 82, 57], [18, 43, 32, 57], [68, 43, 82, 57], [40, 80, 50, 90]], float)
+    srcs = assign_sources(double, boxes, np.array([0.9, 0.95, 0.5, 0.99]))
+    assert [(s.index, s.n_components) for s in srcs] == [(1, 1), (0, 1)]  # the lobe first; the rest keeps one
+    assert [RGZ_CLASSES[s.class_id - 1] for s in srcs] == ["1C_1P", "1C_1P"] and not any(s.blended for s in srcs)
+    srcs = assign_sources(double, boxes[[0, 1, 2]], np.array([0.99, 0.5, 0.4]))  # the double wins: one row
+    assert [(s.index, s.n_components, RGZ_CLASSES[s.class_id - 1]) for s in srcs] == [(0, 2, "2C_2P")]
+    assert srcs[0].peak_snr > 40
+    # a compact source between the lobes, found first: it keeps its island, the double its lobes, both blended
+    triple = sky(blob(25, 50, 60), blob(75, 50, 60), blob(50, 52, 30))
+    srcs = assign_sources(triple, np.array([[18, 43, 82, 57], [46, 48, 54, 56]], float), np.array([0.7, 0.8]))
+    assert [(s.index, s.n_components) for s in srcs] == [(1, 1), (0, 2)]
+    assert all(s.blended for s in srcs) and not set(srcs[0].islands) & set(srcs[1].islands)
+    # a box smaller than half of its island (the core of an extended source) still finds the island
+    core = assign_sources(double, np.array([[24, 49, 26, 51]], float), np.array([0.9]))
+    assert len(core) == 1 and core[0].n_components == 1
