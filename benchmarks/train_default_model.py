@@ -78,7 +78,11 @@ def main() -> None:
     bg = ["--backgrounds", str(SHARED / "mirabest-sample"),
           "--exclude-backgrounds", str(SHARED / "rgz-real-dev" / "truth.json")]
     if not args.skip_train:
-        sets = [(old_rule, args.count, ["--label-sigma", "4", "--label-factor", "2"]), (train_dir, args.count, [])]
+        # the labels each phase was trained on: phases 1-2 ClaRAN-like 4 sigma x 2, phase 3 (the bundled
+        # model) 5 sigma x sqrt 2; both with whole-pixel island boxes (the rule before RGZ's own ladder, issue 12)
+        islands = ["--label-boxes", "islands"]
+        sets = [(old_rule, args.count, ["--label-sigma", "4", "--label-factor", "2", *islands]),
+                (train_dir, args.count, ["--label-sigma", "5", "--label-factor", str(2**0.5), *islands])]
         if max(args.phases) > 14000:
             sets.append((large, 2 * args.count, []))
         for folder, count, rule in sets:
