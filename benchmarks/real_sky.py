@@ -135,6 +135,29 @@ def row_at(table, wcs, ra: float, dec: float):
     return t[int(np.argmax(t["score"]))]
 
 
+def print_details(truth: dict, table) -> None:
+    """Each labelled source with the row that overlaps it most, and each row that matches no label."""
+    def iou(a, b):
+        ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+        iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+        return ix * iy / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy + 1e-9)
+
+    for key, v in truth.items():
+        rows = table[table["image"] == key]
+        boxes = [[float(r[c]) for c in ("x_min", "y_min", "x_max", "y_max")] for r in rows]
+        used = set()
+        for o in v["objects"]:
+            ious = [iou(b, o["box"]) for b in boxes]
+            j = int(np.argmax(ious)) if ious else -1
+            got = f"{rows[j]['morphology']} {rows[j]['score']:.2f} IoU {ious[j]:.2f}" if j >= 0 else "no row"
+            side = o["box"][2] - o["box"][0]
+            print(f"  {key} {o['class']} side {side:.1f}: {got}")
+            used.add(j)
+        for j, r in enumerate(rows):
+            if j not in used:
+                print(f"  {key}   extra row {r['morphology']} {r['score']:.2f} side {r['x_max'] - r['x_min']:.1f}")
+
+
 def ratio_stats(r: list[float]) -> dict:
     r = np.asarray([v for v in r if np.isfinite(v) and v > 0])
     if not len(r):
@@ -183,6 +206,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--detector-kwargs", default="{}", help="JSON of extra Detector.load keyword arguments")
     ap.add_argument("--rules", default=None, help="JSON of rgz.contours.LabelRules fields (default: the Detector's)")
+    ap.add_argument("--details", action="store_true", help="print each DR1 source's best row and the extra rows")
     ap.add_argument("--cache", type=Path, help="keep the network's outputs in this file (post-processing studies)")
     args = ap.parse_args(argv)
     if not (args.data / "mirabest-fields" / "labels.csv").is_file():
@@ -217,7 +241,7 @@ def main(argv: list[str] | None = None) -> dict:
         res["dev"] = score_text(scorer, truth, out.table, work, "dev")
 
         labels = pd.read_csv(args.data / "mirabest-fields" / "labels.csv")
-        if args.mirabest:  # spread over the file (sorted by MiraBest class): every class is sampled
+        if args.mirabest is not None:  # spread over the file (sorted by MiraBest class): every class is sampled
             labels = labels.iloc[np.linspace(0, len(labels) - 1, args.mirabest).round().astype(int)]
         srcs = dr1_sources(args.data)
         fields = sorted(set(labels.file.map(lambda f: str(args.data / "mirabest-fields" / "fits" / f)))
@@ -240,6 +264,8 @@ def main(argv: list[str] | None = None) -> dict:
         table = vstack(rows) if rows else out.table[:0]
         res["dr1_boxes"] = score_text(scorer, dr1_truth, table, work, "dr1")
         res["dr1_boxes"].pop("centre_accuracy")  # the judge's centre pixel is that of a 100 px cutout
+        if args.details:
+            print_details(dr1_truth, table)
 
         # 3. class accuracy and 4. sizes against ang_extent
         right, n, confusion, ext = 0, 0, {}, []

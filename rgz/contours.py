@@ -72,19 +72,31 @@ class Islands:
 def find_islands(image: np.ndarray, rules: LabelRules = LabelRules(), sigma: float | None = None, *,
                  min_diag: float | None = None) -> Islands:
     """Islands above the lowest contour. Specks whose bounding-box diagonal is under ``min_diag`` pixels are
-    dropped (default: ``rules.min_diag_fraction`` of the image width, RGZ's rule for a 3' cutout)."""
+    dropped (default: ``rules.min_diag_fraction`` of the image width, RGZ's rule for a 3' cutout); with
+    ``rules.interpolate`` the diagonal is the contour's, as RGZ measured it."""
     sigma = noise_sigma(image) if sigma is None else sigma
     levels = sigma * rules.level_sigma * rules.level_factor ** np.arange(rules.n_levels)
     img = np.nan_to_num(image, nan=-np.inf)
     lab, n = ndimage.label(img >= levels[0], structure=_EIGHT)
     slices = ndimage.find_objects(lab)
     min_diag = rules.min_diag_fraction * image.shape[1] if min_diag is None else min_diag
-    keep = [k + 1 for k, s in enumerate(slices)
-            if np.hypot(s[0].stop - s[0].start, s[1].stop - s[1].start) > min_diag]
+    keep = [k + 1 for k, s in enumerate(slices) if _not_speck(img, lab, k + 1, s, levels[0], rules.interpolate, min_diag)]
     remap = np.zeros(n + 1, dtype=np.int32)
     remap[keep] = np.arange(1, len(keep) + 1)
     lab = remap[lab]
     return Islands(lab, [slices[k - 1] for k in keep], levels, sigma)
+
+
+def _not_speck(img: np.ndarray, lab: np.ndarray, k: int, s: tuple, level: float, interpolate: bool,
+               min_diag: float) -> bool:
+    """Whether island ``k``'s box diagonal exceeds ``min_diag``: its contour's (RGZ drops contours by it) or
+    its whole pixels'."""
+    d = float(np.hypot(s[0].stop - s[0].start, s[1].stop - s[1].start))
+    if not interpolate or d - 2**0.5 > min_diag:  # the contour's box is at most 1 px shorter on each axis
+        return d > min_diag
+    grow = (slice(max(0, s[0].start - 1), s[0].stop + 1), slice(max(0, s[1].start - 1), s[1].stop + 1))
+    e = contour_extent(img[grow], lab[grow] == k, level)
+    return float(np.hypot(e[2] - e[0], e[3] - e[1])) > min_diag
 
 
 def count_peaks(image: np.ndarray, mask: np.ndarray, levels: np.ndarray) -> int:
@@ -194,6 +206,26 @@ def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = Lab
     return out
 
 
+def _grouping_order(owned: list[list[int]], scores: np.ndarray, ratio: float) -> list[int]:
+    """Detections by priority: their score, raised to that of any detection whose islands they strictly
+    contain when their own score is at least ``ratio`` of it (larger groupings first on ties)."""
+    sets = [frozenset(o) for o in owned]
+    prio = scores.copy()
+    by_island: dict[int, list[int]] = {}
+    for i, s in enumerate(sets):
+        for k in s:
+            by_island.setdefault(k, []).append(i)
+    for _ in range(len(sets)):  # until no priority moves (nested groupings pass it on)
+        moved = False
+        for a, sa in enumerate(sets):
+            for b in {b for k in sa for b in by_island[k]}:
+                if sets[b] < sa and scores[a] >= ratio * scores[b] and prio[b] > prio[a]:
+                    prio[a], moved = prio[b], True
+        if not moved:
+            break
+    return sorted(range(len(sets)), key=lambda i: (-prio[i], -len(sets[i]), i))
+
+
 def _island_at_peak(image: np.ndarray, labels: np.ndarray, box: np.ndarray) -> list[int]:
     """The island under the brightest pixel inside ``box`` (detector convention), if that pixel is on one."""
     h, w = labels.shape
@@ -247,7 +279,8 @@ def owned_islands(labels: np.ndarray, boxes: np.ndarray, *, min_inside: float = 
 
 def assign_sources(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray, rules: LabelRules = LabelRules(), *,
                    min_inside: float = 0.5, pad: float = 1.0, pixel_scale_arcsec: float | None = None,
-                   blend_overlap: float = 0.25, islands: Islands | None = None) -> list[Source]:
+                   blend_overlap: float = 0.25, islands: Islands | None = None, superset_ratio: float = 1.0
+                   ) -> list[Source]:
     """One source per group of islands: detections (``boxes`` in the detector convention, best ``scores``
     first) take the islands above the lowest contour that lie mostly inside them (or, for a box smaller than
     half its island, the island under its brightest pixel); an island belongs to the
@@ -256,18 +289,21 @@ def assign_sources(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray, rul
     no source. Each source gets RGZ's class from its islands and peaks and the contour box of its islands
     (``rules.interpolate``, ``rules.box_side``, ``rules.square_boxes``). Sources whose boxes overlap by more
     than ``blend_overlap`` of the smaller box are flagged ``blended``. Returned in the order of ``scores``.
-    ``islands``: ``find_islands`` of the image, when the caller has it already."""
+    ``islands``: ``find_islands`` of the image, when the caller has it already. ``superset_ratio``: a detection
+    that owns all the islands of another and more goes first when its score is at least this fraction of the
+    other's (1: by score alone; 0: the larger grouping always wins, so a double's own lobes never split it)."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if not len(boxes):
         return []
     isl = islands if islands is not None else find_islands(image, rules, min_diag=speck_diag(rules, pixel_scale_arcsec))
     owned = owned_islands(isl.labels, boxes, min_inside=min_inside, pad=pad)
+    # a box smaller than half its island (a bright core of an extended source) still sits on it: it takes the
+    # island under its brightest pixel
+    owned = [o or _island_at_peak(image, isl.labels, b) for o, b in zip(owned, boxes, strict=True)]
     taken: set[int] = set()
     out: list[Source] = []
-    for i in np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable"):
-        # a box smaller than half its island (a bright core of an extended source) still sits on it: it takes
-        # the island under its brightest pixel
-        ids = [k for k in (owned[i] or _island_at_peak(image, isl.labels, boxes[i])) if k not in taken]
+    for i in _grouping_order(owned, np.asarray(scores, dtype=np.float64), superset_ratio):
+        ids = [k for k in owned[i] if k not in taken]
         if not ids:
             continue
         taken.update(ids)
