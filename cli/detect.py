@@ -41,8 +41,12 @@ FITS_ENDINGS = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
               help="Drop detections scoring below this.")
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True, help="Frames per model call.")
 @click.option("--classes", type=click.Choice(["contours", "network"]), default="contours", show_default=True,
-              help="How each source gets its XC_YP class: 'contours' counts the islands and peaks inside its box "
-                   "(RGZ's rule: lowest contour 5 sigma, levels x sqrt 2); 'network' keeps the network's own class.")
+              help="How each source gets its XC_YP class: 'contours' counts the islands it owns and their peaks "
+                   "(RGZ's rule: lowest contour 3 sqrt 3 sigma, levels x sqrt 3; one row per group of islands); "
+                   "'network' keeps the network's own class and box.")
+@click.option("--boxes", type=click.Choice(["contours", "network"]), default="contours", show_default=True,
+              help="With contour classes: 'contours' draws each box around the source's contours as RGZ's boxes are "
+                   "drawn (a square, at least one component's angular extent wide); 'network' keeps the network's.")
 @click.option("--tta", is_flag=True,
               help="Test-time augmentation: each frame in its 8 rotations and flips, detections fused (8x the time).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
@@ -59,7 +63,7 @@ FITS_ENDINGS = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, output: str | None,
            components_path: str | None, regions_path: str | None, plot_dir: str | None, beam: str | None,
-           min_score: float, batch_size: int, classes: str, tta: bool, precision: str, backend: str,
+           min_score: float, batch_size: int, classes: str, boxes: str, tta: bool, precision: str, backend: str,
            onnx_path: str | None, workers: int, progress: bool | None, overwrite: bool) -> None:
     """Find and classify radio sources in FITS images (files or folders of FITS files)."""
     from catalogs import catalog_format, check_output
@@ -89,7 +93,7 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
     world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
     from rgz.detector import Detector
 
-    det = Detector.load(model_path, batch_size=batch_size, classes=classes, tta=tta,
+    det = Detector.load(model_path, batch_size=batch_size, classes=classes, boxes=boxes, tta=tta,
                         precision=precision, backend=backend, onnx=onnx_path, beam=beam_arcsec)
     if world > 1:
         import torch.distributed as dist

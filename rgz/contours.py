@@ -206,26 +206,6 @@ def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = Lab
     return out
 
 
-def _grouping_order(owned: list[list[int]], scores: np.ndarray, ratio: float) -> list[int]:
-    """Detections by priority: their score, raised to that of any detection whose islands they strictly
-    contain when their own score is at least ``ratio`` of it (larger groupings first on ties)."""
-    sets = [frozenset(o) for o in owned]
-    prio = scores.copy()
-    by_island: dict[int, list[int]] = {}
-    for i, s in enumerate(sets):
-        for k in s:
-            by_island.setdefault(k, []).append(i)
-    for _ in range(len(sets)):  # until no priority moves (nested groupings pass it on)
-        moved = False
-        for a, sa in enumerate(sets):
-            for b in {b for k in sa for b in by_island[k]}:
-                if sets[b] < sa and scores[a] >= ratio * scores[b] and prio[b] > prio[a]:
-                    prio[a], moved = prio[b], True
-        if not moved:
-            break
-    return sorted(range(len(sets)), key=lambda i: (-prio[i], -len(sets[i]), i))
-
-
 def _island_at_peak(image: np.ndarray, labels: np.ndarray, box: np.ndarray) -> list[int]:
     """The island under the brightest pixel inside ``box`` (detector convention), if that pixel is on one."""
     h, w = labels.shape
@@ -279,8 +259,7 @@ def owned_islands(labels: np.ndarray, boxes: np.ndarray, *, min_inside: float = 
 
 def assign_sources(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray, rules: LabelRules = LabelRules(), *,
                    min_inside: float = 0.5, pad: float = 1.0, pixel_scale_arcsec: float | None = None,
-                   blend_overlap: float = 0.25, islands: Islands | None = None, superset_ratio: float = 1.0
-                   ) -> list[Source]:
+                   blend_overlap: float = 0.25, islands: Islands | None = None) -> list[Source]:
     """One source per group of islands: detections (``boxes`` in the detector convention, best ``scores``
     first) take the islands above the lowest contour that lie mostly inside them (or, for a box smaller than
     half its island, the island under its brightest pixel); an island belongs to the
@@ -289,9 +268,8 @@ def assign_sources(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray, rul
     no source. Each source gets RGZ's class from its islands and peaks and the contour box of its islands
     (``rules.interpolate``, ``rules.box_side``, ``rules.square_boxes``). Sources whose boxes overlap by more
     than ``blend_overlap`` of the smaller box are flagged ``blended``. Returned in the order of ``scores``.
-    ``islands``: ``find_islands`` of the image, when the caller has it already. ``superset_ratio``: a detection
-    that owns all the islands of another and more goes first when its score is at least this fraction of the
-    other's (1: by score alone; 0: the larger grouping always wins, so a double's own lobes never split it)."""
+    ``islands``: ``find_islands`` of the image, when the caller has it already. (Letting a detection that holds
+    all of another's islands go first regardless of score was measured and scored lower: docs/NOTES.md.)"""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if not len(boxes):
         return []
@@ -302,7 +280,7 @@ def assign_sources(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray, rul
     owned = [o or _island_at_peak(image, isl.labels, b) for o, b in zip(owned, boxes, strict=True)]
     taken: set[int] = set()
     out: list[Source] = []
-    for i in _grouping_order(owned, np.asarray(scores, dtype=np.float64), superset_ratio):
+    for i in np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable"):
         ids = [k for k in owned[i] if k not in taken]
         if not ids:
             continue

@@ -49,8 +49,7 @@ class Detector:
                  representation: str = "D1", spec: FrameSpec = FrameSpec(), overlap: float = 0.25,
                  batch_size: int = 8, nms_thresh: float = 0.5, edge_penalty: float = 0.5,
                  classes: str = "contours", tta: bool = False, beam: float | tuple[float, ...] | None = None,
-                 uses_ir: bool | None = None, boxes: str = "contours", rules: LabelRules = LabelRules(),
-                 superset_ratio: float = 1.0) -> None:
+                 uses_ir: bool | None = None, boxes: str = "contours", rules: LabelRules = LabelRules()) -> None:
         if representation not in REPRESENTATIONS:
             raise CheckpointError(f"unknown input representation {representation!r}; "
                                   f"expected one of {', '.join(REPRESENTATIONS)}")
@@ -73,9 +72,6 @@ class Detector:
         # are drawn; "network" keeps the network's box
         self.boxes = boxes
         self.rules = rules
-        # one row per source: a detection holding all of another's islands and more wins when its score is at
-        # least this fraction of the other's (rgz.contours.assign_sources)
-        self.superset_ratio = superset_ratio
         self.tta = tta  # test-time augmentation: 8 rotations/flips per frame, fused (rgz.tta); 8x the model time
         self.beam = beam  # arcsec: bmaj or (bmaj, bmin[, bpa]) for images whose header has no beam
         # whether the network takes the infrared image: D3/D4 draw on it; a phys model only if its checkpoint says

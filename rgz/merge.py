@@ -62,8 +62,7 @@ def finish(det: Detector, p: Pending, min_score: float):
         # RGZ's rule: each source is the islands its best detection owns (one row per source, none without
         # emission above the lowest contour); its class, counts and box come from those islands
         isl = find_islands(p.image.data, det.rules, min_diag=speck_diag(det.rules, p.image.pixel_scale_arcsec))
-        srcs = assign_sources(p.image.data, boxes_a[sel], scores_a[sel], det.rules, islands=isl,
-                              superset_ratio=det.superset_ratio)
+        srcs = assign_sources(p.image.data, boxes_a[sel], scores_a[sel], det.rules, islands=isl)
         names = [RGZ_CLASSES[s.class_id - 1] if s.class_id is not None
                  and RGZ_CLASSES[s.class_id - 1] in det.class_names else names[s.index] for s in srcs]
         class_scores = class_scores[[s.index for s in srcs]] if srcs else np.zeros((0, k))

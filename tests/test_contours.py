@@ -162,3 +162,17 @@ def test_one_source_per_group_of_islands():
     # a box smaller than half of its island (the core of an extended source) still finds the island
     core = assign_sources(double, np.array([[24, 49, 26, 51]], float), np.array([0.9]))
     assert len(core) == 1 and core[0].n_components == 1
+
+
+def test_detector_box_modes(tmp_path):
+    """Contour boxes are RGZ's squares around the source's islands; 'network' keeps the network's box."""
+    from rgz.detector import Detector
+
+    f = _fits(tmp_path / "double.fits", sky(blob(42, 50, 60), blob(57, 50, 60)))
+    rows = {m: Detector(predictor=CentreBox(), representation="phys", boxes=m).detect_many([f], min_score=0.1).table
+            for m in ("contours", "network")}
+    c, n = rows["contours"][0], rows["network"][0]
+    assert c["morphology"] == n["morphology"] == "2C_2P"
+    assert c["x_max"] - c["x_min"] == pytest.approx(c["y_max"] - c["y_min"], abs=1e-3)  # square
+    assert c["x_min"] < 40 < 59 < c["x_max"]  # holds both components
+    assert (n["x_max"] - n["x_min"]) != pytest.approx(c["x_max"] - c["x_min"], abs=0.5)
