@@ -123,6 +123,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--levels", type=float, nargs="+", default=[3.0, 4.0, 5.0, 3 * 3**0.5, 6.0])
     ap.add_argument("--factors", type=float, nargs="+", default=[3**0.5, 2**0.5, 2.0])
+    ap.add_argument("--local-noise", type=int, default=None, metavar="BOX_PX",
+                    help="measure in units of catalogs.noise.rms_map (window BOX_PX) instead of the global MAD sigma")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     warnings.simplefilter("ignore")  # SkyView headers without beams, FITS keyword chatter
@@ -131,6 +133,15 @@ def main() -> None:
         sys.exit(f"{dev_dir}: no truth.json (this benchmark needs ../shared/data)")
     dev = dev_sources(dev_dir)
     dr1 = load_dr1(args.data)
+    if args.local_noise:  # the image over its local rms map, rescaled so the global sigma keeps its meaning
+        from catalogs.noise import rms_map
+
+        def local(img: np.ndarray) -> np.ndarray:
+            m = rms_map(img, box_px=args.local_noise)
+            return img / m * np.nanmedian(m)
+
+        dr1 = [{**s, "image": local(s["image"])} for s in dr1]
+        dev = [(local(img), box, cls) for img, box, cls in dev]
     print(f"{len(dr1)} DR1 sources in MiraBest fields ({sum(s['box'] is not None for s in dr1)} with a ClaRAN box); "
           f"{len(dev)} dev sources (reported, not chosen on)")
     print("lowest factor interp side square | DR1: comps class | box IoU med, >=0.5, side ratio | dev class")
