@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.real_sky import DATA, dr1_sources, truth_in_field  # noqa: E402
+from benchmarks.real_sky import DATA, dr1_sources, iou, truth_in_field  # noqa: E402
 from rgz import RGZ_CLASSES  # noqa: E402
 from rgz.contours import LabelRules, class_id, classify_boxes, count_peaks, find_islands, source_box  # noqa: E402
 from rgz.coords import astropy_to_detector  # noqa: E402
@@ -89,13 +89,6 @@ def rule_on_source(src: dict, rules: LabelRules, islands_cache: dict) -> tuple[i
     n_p = count_peaks(src["image"], np.isin(isl.labels, ids_l), levels)
     box = source_box(isl, ids_l, src["image"].shape, rules.square_boxes, image=src["image"], rules=rules)
     return len(ids), class_id(len(ids), n_p), box
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def evaluate(rules: LabelRules, dr1: list[dict], dev: list, cache: dict) -> dict:

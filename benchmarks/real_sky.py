@@ -135,13 +135,14 @@ def row_at(table, wcs, ra: float, dec: float):
     return t[int(np.argmax(t["score"]))]
 
 
+def iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return ix * iy / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy + 1e-9)
+
+
 def print_details(truth: dict, table) -> None:
     """Each labelled source with the row that overlaps it most, and each row that matches no label."""
-    def iou(a, b):
-        ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-        iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-        return ix * iy / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy + 1e-9)
-
     for key, v in truth.items():
         rows = table[table["image"] == key]
         boxes = [[float(r[c]) for c in ("x_min", "y_min", "x_max", "y_max")] for r in rows]

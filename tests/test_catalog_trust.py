@@ -24,6 +24,7 @@ from catalogs import ClassScheme, ImageDetections, build_tables, catalog_regions
 from catalogs.measure import deconvolve, position_error
 from claran.errors import UserError
 from tests.shared_data import shared
+from tests.test_detect import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEME = ClassScheme(names=("1C_1P", "1C_2P"))
@@ -236,37 +237,27 @@ def test_ir_adds_hosts_only_with_the_bundled_radio_only_model():
 
 # ---------------------------------------------------------------- CLI polish
 
-def _cli(args: list[str], capsys) -> tuple[int, str]:
-    from cli.main import main
-
-    try:
-        main(["detect", *args])
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out + out.err
 
 
 def test_cli_regions_suffix_and_beam_checked(fake_model, tmp_path, capsys):
     cut = str(shared("first-cutouts") / "J000410+082157.fits")
-    code, err = _cli([cut, "--regions", str(tmp_path / "r.txt")], capsys)
+    code, err = run_cli([cut, "--regions", str(tmp_path / "r.txt")], capsys)
     assert code != 0 and "end the name with .reg" in err and "Traceback" not in err
-    code, err = _cli([cut, "--beam", "abc"], capsys)
+    code, err = run_cli([cut, "--beam", "abc"], capsys)
     assert code != 0 and "--beam 'abc'" in err
 
 
 def test_cli_components_warnings_once_and_singular(fake_model, tmp_path, capsys):
     """Two beamless SkyView images: the missing-beam warning once, no source line; --beam silences it."""
     mira = sorted(shared("mirabest-fields").joinpath("fits").glob("*.fits"))[:2]
-    code, err = _cli([*map(str, mira), "-o", str(tmp_path / "c.csv"), "--components", str(tmp_path / "k.csv")],
+    code, err = run_cli([*map(str, mira), "-o", str(tmp_path / "c.csv"), "--components", str(tmp_path / "k.csv")],
                      capsys)
     assert code == 0, err
     beam_lines = [x for x in err.splitlines() if "no beam in the header" in x]
     assert len(beam_lines) == 1 and "(2 files" in beam_lines[0] and "read_radio" not in err
     src, comp = read_catalog(tmp_path / "c.csv"), read_catalog(tmp_path / "k.csv")
     assert set(comp["source_id"]) <= set(src["source_id"]) and len(comp) >= 1
-    code, err = _cli([str(mira[0]), "--beam", "5.4", "-o", str(tmp_path / "d.vot")], capsys)
+    code, err = run_cli([str(mira[0]), "--beam", "5.4", "-o", str(tmp_path / "d.vot")], capsys)
     assert code == 0 and "no beam" not in err
     n = len(read_catalog(tmp_path / "d.vot"))
     assert f"{n} source{'s' if n != 1 else ''} in 1 image " in err or err.rstrip().endswith("d.vot")

@@ -11,6 +11,7 @@ import torch
 
 from claran.engine.checkpoint import load_checkpoint
 from cli.main import main
+from tests.test_cli_train import _run
 
 # tensorpack's results table (examples/FasterRCNN/README.md), each row's keys as tensorpack spells them;
 # defaults: R50-C4 Mask R-CNN.
@@ -48,14 +49,6 @@ FROZEN = [*SMALL, "TRAIN.MAX_STEPS=1", "DATA.NUM_WORKERS=0", "TRAIN.EVAL_PERIOD=
           "TRAIN.WARMUP_INIT_LR=0.0"]  # one step that moves no weight: what was loaded is what is saved
 
 
-def _run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _error_lines(err: str) -> list[str]:
