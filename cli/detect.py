@@ -30,7 +30,7 @@ FITS_ENDINGS = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
               help="Catalogue file: .vot/.xml (VOTable), .fits, .csv or .ecsv. Without it, rows are printed.")
 @click.option("--components", "components_path", type=click.Path(path_type=str), default=None,
               help="Component table (one row per island of a source, linked by source_id) in its own file: "
-                   ".vot/.xml, .fits, .csv or .ecsv. A .vot/.fits --output holds it as a second table anyway.")
+                   ".vot/.xml, .fits, .csv or .ecsv (--output holds the sources alone, so any reader takes it).")
 @click.option("--regions", "regions_path", type=click.Path(path_type=str), default=None,
               help="DS9 region file (.reg), one region per catalogue row, ICRS.")
 @click.option("--plot-dir", type=click.Path(path_type=str), default=None, help="Folder for one overlay PNG per image.")
@@ -130,9 +130,8 @@ def detect(paths: tuple[str, ...], model_path: str | None, ir_path: str | None, 
     import catalogs  # write_regions (and its `regions` import) only when asked for: start-up time
 
     components = res.components
-    embed = output and catalogs.catalog_format(output) in ("votable", "fits") and components is not None
-    if output:
-        catalogs.write_catalog(table, output, components=components if embed else None, overwrite=overwrite)
+    if output:  # one table per file: `Table.read(output)`, TOPCAT and the project's scorer read it as it is
+        catalogs.write_catalog(table, output, overwrite=overwrite)
     if components_path:
         catalogs.write_catalog(components if components is not None else catalogs.empty_components(),
                                components_path, overwrite=overwrite)
