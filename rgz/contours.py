@@ -94,9 +94,16 @@ def _not_speck(img: np.ndarray, lab: np.ndarray, k: int, s: tuple, level: float,
     d = float(np.hypot(s[0].stop - s[0].start, s[1].stop - s[1].start))
     if not interpolate or d - 2**0.5 > min_diag:  # the contour's box is at most 1 px shorter on each axis
         return d > min_diag
-    grow = (slice(max(0, s[0].start - 1), s[0].stop + 1), slice(max(0, s[1].start - 1), s[1].stop + 1))
-    e = contour_extent(img[grow], lab[grow] == k, level)
+    e = _island_contour(img, lab, k, s, level)
     return float(np.hypot(e[2] - e[0], e[3] - e[1])) > min_diag
+
+
+def _island_contour(image: np.ndarray, labels: np.ndarray, k: int, s: tuple, level: float) -> np.ndarray:
+    """``contour_extent`` of island ``k`` (bounding slices ``s``) in image coordinates, measured on its window
+    grown by the one pixel its contour can reach, not on the whole image (a mosaic has thousands of islands)."""
+    grow = (slice(max(0, s[0].start - 1), s[0].stop + 1), slice(max(0, s[1].start - 1), s[1].stop + 1))
+    e = contour_extent(image[grow], labels[grow] == k, level)
+    return e + np.array([grow[1].start, grow[0].start, grow[1].start, grow[0].start], dtype=np.float64)
 
 
 def count_peaks(image: np.ndarray, mask: np.ndarray, levels: np.ndarray) -> int:
@@ -157,7 +164,8 @@ def source_box(islands: Islands, ids: list[int], shape: tuple[int, int], square:
     side follows ``rules.box_side``; otherwise the box is the islands' whole-pixel bounding box squared by its
     longer side."""
     if image is not None and rules is not None and rules.interpolate:
-        parts = np.array([contour_extent(image, islands.labels == i, islands.levels[0]) for i in ids])
+        parts = np.array([_island_contour(image, islands.labels, i, islands.slices[i - 1], islands.levels[0])
+                          for i in ids])
     else:
         parts = np.array([[t[1].start, t[0].start, t[1].stop, t[0].stop] for t in (islands.slices[i - 1] for i in ids)],
                          dtype=np.float64)
@@ -208,14 +216,12 @@ def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = Lab
 
 def _island_at_peak(image: np.ndarray, labels: np.ndarray, box: np.ndarray) -> list[int]:
     """The island under the brightest pixel inside ``box`` (detector convention), if that pixel is on one."""
-    h, w = labels.shape
-    r0, r1 = max(0, int(np.floor(box[1]))), min(h, int(np.ceil(box[3])))
-    c0, c1 = max(0, int(np.floor(box[0]))), min(w, int(np.ceil(box[2])))
-    if r1 <= r0 or c1 <= c0:
+    rows, cols = _window(box, labels.shape)
+    win = np.nan_to_num(image[rows, cols], nan=-np.inf)
+    if not win.size:
         return []
-    win = np.nan_to_num(image[r0:r1, c0:c1], nan=-np.inf)
     r, c = np.unravel_index(np.argmax(win), win.shape)
-    k = int(labels[r0 + r, c0 + c])
+    k = int(labels[rows.start + r, cols.start + c])
     return [k] if k else []
 
 
@@ -242,17 +248,21 @@ class Source:
     blended: bool = False  # its box overlaps another source's box (they share no island)
 
 
+def _window(box: np.ndarray, shape: tuple[int, ...], pad: float = 0.0) -> tuple[slice, slice]:
+    """The pixels (rows, columns) a box (detector convention) grown by ``pad`` touches, clipped to ``shape``."""
+    x1, y1, x2, y2 = box
+    return (slice(max(0, int(np.floor(y1 - pad))), min(shape[0], int(np.ceil(y2 + pad)))),
+            slice(max(0, int(np.floor(x1 - pad))), min(shape[1], int(np.ceil(x2 + pad)))))
+
+
 def owned_islands(labels: np.ndarray, boxes: np.ndarray, *, min_inside: float = 0.5, pad: float = 1.0
                   ) -> list[list[int]]:
     """For each box (detector convention), the islands with more than ``min_inside`` of their pixels inside it
     grown by ``pad`` pixels: the islands a detection owns."""
     sizes = np.bincount(labels.ravel())
-    h, w = labels.shape
     out = []
-    for x1, y1, x2, y2 in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
-        r0, r1 = max(0, int(np.floor(y1 - pad))), min(h, int(np.ceil(y2 + pad)))
-        c0, c1 = max(0, int(np.floor(x1 - pad))), min(w, int(np.ceil(x2 + pad)))
-        u, n = np.unique(labels[r0:r1, c0:c1], return_counts=True)
+    for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        u, n = np.unique(labels[_window(box, labels.shape, pad)], return_counts=True)
         out.append([int(i) for i, k in zip(u, n, strict=True) if i and k > min_inside * sizes[i]])
     return out
 
