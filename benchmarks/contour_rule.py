@@ -67,7 +67,8 @@ def load_dr1(data: Path) -> list[dict]:
             cx, cy = float(np.mean(px)), float(np.mean(py))
             o = min(objs, key=lambda o: np.hypot((o["box"][0] + o["box"][2]) / 2 - cx, (o["box"][1] + o["box"][3]) / 2 - cy))
             box = astropy_to_detector(np.asarray(o["box"], dtype=np.float64))
-        out.append({"image": img, "pos": np.stack([px, py], 1), "cls": cls, "box": box})
+        out.append({"image": img, "pos": np.stack([px, py], 1), "cls": cls, "box": box, "ang_extent": s["ang_extent"],
+                    "arcsec_per_px": float(np.sqrt(abs(np.linalg.det(w.pixel_scale_matrix)))) * 3600})
     return out
 
 
@@ -111,6 +112,38 @@ def evaluate(rules: LabelRules, dr1: list[dict], dev: list, cache: dict) -> dict
             "box_side_ratio_median": float(np.median(ratios)), "dev_class": float(dev_k), "n_dev": len(dev)}
 
 
+def extent_evidence(data: Path, dr1: list[dict]) -> None:
+    """Why RGZ boxes are a component's diagonal wide: (a) on ClaRAN's gt boxes of one-source images, box side
+    against RGZ's ``ang_extent`` per class; (b) on the DR1 sources, ``ang_extent`` against the diagonal and the
+    longer side of each source's 5.196-sigma contour box (RGZ's lowest contour)."""
+    import pandas as pd
+
+    from rgz.builder import read_claran_boxes
+
+    cat = pd.read_csv(data / "claran-labels" / "rgz_dr1_claran_catalogue.csv").drop_duplicates("first_id")
+    ext = dict(zip(cat.first_id, cat.ang_extent, strict=True))
+    boxes, _ = read_claran_boxes(data / "claran-labels" / "claran_gt_boxes.txt")
+    rows = np.array([(c, max(x2 - x1 + 1, y2 - y1 + 1) * 1.3748, ext[k]) for k, b in boxes.items()
+                     if len(b) == 1 and k in ext for x1, y1, x2, y2, c in b])
+    print("(a) ClaRAN gt boxes, one-source images: class n | median side - ang_extent (\") | fit side = a ext + b")
+    for c, name in enumerate(RGZ_CLASSES):
+        m = rows[:, 0] == c
+        a, b = np.polyfit(rows[m, 2], rows[m, 1], 1)
+        print(f"    {name} {m.sum():5d} | {np.median(rows[m, 1] - rows[m, 2]):5.1f} | a {a:.2f} b {b:.1f}")
+    print("(b) DR1 sources: class n | median contour-box diagonal / ang_extent | longer side / ang_extent")
+    rules = LabelRules(square_boxes=False)
+    got: dict[str, list] = {}
+    for s in dr1:
+        _, _, b = rule_on_source(s, rules, {})
+        if b is not None:
+            w, h = (b[2] - b[0]) * s["arcsec_per_px"], (b[3] - b[1]) * s["arcsec_per_px"]
+            got.setdefault(s["cls"], []).append((np.hypot(w, h) / s["ang_extent"], max(w, h) / s["ang_extent"]))
+    for name in RGZ_CLASSES:
+        if name in got:
+            v = np.array(got[name])
+            print(f"    {name} {len(v):5d} | {np.median(v[:, 0]):.2f} | {np.median(v[:, 1]):.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA)
@@ -119,6 +152,7 @@ def main() -> None:
     ap.add_argument("--local-noise", type=int, default=None, metavar="BOX_PX",
                     help="measure in units of catalogs.noise.rms_map (window BOX_PX) instead of the global MAD sigma")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--extent", action="store_true", help="only print the box-size evidence (extent_evidence)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")  # SkyView headers without beams, FITS keyword chatter
     dev_dir = args.data / "rgz-real-dev"
@@ -126,6 +160,9 @@ def main() -> None:
         sys.exit(f"{dev_dir}: no truth.json (this benchmark needs ../shared/data)")
     dev = dev_sources(dev_dir)
     dr1 = load_dr1(args.data)
+    if args.extent:
+        extent_evidence(args.data, dr1)
+        return
     if args.local_noise:  # the image over its local rms map, rescaled so the global sigma keeps its meaning
         from catalogs.noise import rms_map
 
