@@ -143,6 +143,7 @@ def iou(a, b) -> float:
 
 def print_details(truth: dict, table) -> None:
     """Each labelled source with the row that overlaps it most, and each row that matches no label."""
+    matched = labelled = extra = 0
     for key, v in truth.items():
         rows = table[table["image"] == key]
         boxes = [[float(r[c]) for c in ("x_min", "y_min", "x_max", "y_max")] for r in rows]
@@ -153,10 +154,14 @@ def print_details(truth: dict, table) -> None:
             got = f"{rows[j]['morphology']} {rows[j]['score']:.2f} IoU {ious[j]:.2f}" if j >= 0 else "no row"
             side = o["box"][2] - o["box"][0]
             print(f"  {key} {o['class']} side {side:.1f}: {got}")
+            labelled += 1
+            matched += j >= 0 and ious[j] >= 0.5
             used.add(j)
         for j, r in enumerate(rows):
             if j not in used:
+                extra += 1
                 print(f"  {key}   extra row {r['morphology']} {r['score']:.2f} side {r['x_max'] - r['x_min']:.1f}")
+    print(f"  {matched} of {labelled} labelled sources have a row at IoU >= 0.5; {extra} rows match no label")
 
 
 def ratio_stats(r: list[float]) -> dict:
