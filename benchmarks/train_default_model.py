@@ -12,9 +12,15 @@
    decayed at 3600/4400, then resumed with a warm restart to 8800 steps decayed at 7600/8400, then again
    to 14000 steps decayed at 12040/13300 (the bundled model). ``--phases 4800 8800 14000 20000`` adds the
    fourth phase that was tried and not adopted (docs/NOTES.md): to 20000 decayed at 17200/19000.
-3. Export the last checkpoint without optimizer state to ``rgz/models/default.pt`` (float32, < 20 MB), with
+3. Real sources (issue 12): ``claran simulate --real-sources mirabest-fields`` writes 5000 cutouts (seed 3000)
+   labelled by RGZ's rule (3 sqrt 3 sigma, x sqrt 3, RGZ boxes), half of whose targets are real FIRST galaxies
+   cut from the MiraBest fields that ``benchmarks/real_split.py`` does not hold out; the 14000-step model is
+   fine-tuned on them (``--load``, base LR 0.01, ``--finetune`` steps decayed at 4/5 and 14/15).
+   ``--finetune 0`` stops at the 14000-step model (the bundled model before issue 12).
+4. Export the last checkpoint without optimizer state to ``rgz/models/default.pt`` (float32, < 20 MB), with
    the test-time keys of the current rgz-small preset.
-4. Score it with benchmarks/rgz_accuracy.py on the held-out simulations and the real rgz-real-dev cutouts.
+5. Score it with benchmarks/rgz_accuracy.py on the held-out simulations and the real rgz-real-dev cutouts
+   (and with benchmarks/real_sky.py on the held-out real fields).
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ def main() -> None:
     ap.add_argument("--phases", type=int, nargs="+", default=[4800, 8800, 14000],
                     help="the step each training phase ends at (each resumes the last)")
     ap.add_argument("--count", type=int, default=6000)
+    ap.add_argument("--finetune", type=int, default=3000, help="steps of the real-source fine-tune (0: none)")
     ap.add_argument("--skip-train", action="store_true", help="only export and score the newest checkpoint")
     ap.add_argument("--out", type=Path, default=ROOT / "rgz" / "models" / "default.pt")
     args = ap.parse_args()
@@ -103,6 +110,25 @@ def main() -> None:
                  f"TRAIN.LR_SCHEDULE={sched}", "TRAIN.EVAL_PERIOD=6"])
     from claran.engine.checkpoint import find_checkpoints
 
+    real, held, ft_log = args.work / "train-real", args.work / "heldout-fields.txt", args.work / "log-real"
+    if args.finetune and not args.skip_train:
+        # the fine-tune starts from the 14000-step weights; its own logdir keeps resuming possible
+        base = find_checkpoints(logdir)
+        if not base:
+            sys.exit(f"{logdir}: no checkpoint to fine-tune")
+        if not held.exists():
+            run([sys.executable, str(ROOT / "benchmarks" / "real_split.py"), str(held)])
+        if not (real / "annotations.json").exists():
+            run([*claran, "simulate", "--count", "5000", "--seed", "3000", "--class-balance", "--randomise", *bg,
+                 "--real-sources", str(SHARED / "mirabest-fields"), "--exclude-real", str(held),
+                 "--workers", "2", str(real)])
+        end = args.finetune
+        run([*claran, "train", "--dataset", "rgz", "--data", str(real), "--preset", "rgz-small",
+             "--load", str(base[-1]), "--logdir", str(ft_log), "--no-progress", "--config",
+             "RGZ.REPRESENTATION=phys", "TRAIN.BASE_LR=0.01",
+             f"TRAIN.LR_SCHEDULE=[{end * 4 // 5},{end * 14 // 15},{end}]", "TRAIN.EVAL_PERIOD=5"])
+    if args.finetune:
+        logdir = ft_log
     found = find_checkpoints(logdir)
     if not found:
         sys.exit(f"{logdir}: no checkpoint to export")

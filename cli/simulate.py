@@ -11,21 +11,21 @@ from claran.errors import UserError
 from rgz.surveys import survey_names
 
 
-def _exclusions(path: str | None) -> tuple[str, ...]:
-    """File names to keep out of the background pool: a truth.json (its mirabest_file entries) or a text list."""
+def _exclusions(path: str | None, option: str = "--exclude-backgrounds") -> tuple[str, ...]:
+    """File names to keep out of a pool: a truth.json (its mirabest_file entries) or a text list."""
     if path is None:
         return ()
     p = Path(path)
     try:
         text = p.read_text()
-    except OSError as e:
-        raise UserError(f"--exclude-backgrounds {p}: cannot read it ({e.strerror or e})") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{option} {p}: cannot read it ({getattr(e, 'strerror', None) or e})") from e
     if p.suffix == ".json":
         try:
             truth = json.loads(text)
             return tuple(sorted({v["mirabest_file"] for v in truth.values() if "mirabest_file" in v}))
         except (ValueError, AttributeError, TypeError) as e:
-            raise UserError(f"--exclude-backgrounds {p}: not a truth.json with mirabest_file entries") from e
+            raise UserError(f"{option} {p}: not a truth.json with mirabest_file entries") from e
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
@@ -46,6 +46,14 @@ def _exclusions(path: str | None) -> tuple[str, ...]:
               help="Folder of real FIRST images; their source-masked noise becomes most cutouts' background.")
 @click.option("--exclude-backgrounds", type=click.Path(exists=True, dir_okay=False), default=None,
               help="truth.json or list of file names in --backgrounds to leave out (keep dev fields unseen).")
+@click.option("--real-sources", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A mirabest-fields folder (labels.csv, fits/): its real FIRST galaxies, cut out by their islands, "
+                   "become a share of the targets (rotated, flipped, flux-scaled; labelled by the same rule).")
+@click.option("--real-fraction", type=click.FloatRange(min=0.0, max=1.0), default=0.5, show_default=True,
+              help="Share of targets drawn from --real-sources.")
+@click.option("--exclude-real", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Text list of file names in --real-sources to leave out (fields kept for validation: "
+                   "benchmarks/real_split.py writes it).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes.")
 @click.option("--class-balance", is_flag=True,
               help="Draw target classes near uniformly (15/15/20/15/20/15% for 1C_1P..3C_3P) instead of the RGZ "
@@ -61,8 +69,8 @@ def _exclusions(path: str | None) -> tuple[str, ...]:
                    "ClaRAN's boxes); 'islands': the islands' whole-pixel box squared (the rule before RGZ's).")
 @click.option("--overwrite", is_flag=True, help="Replace the simulated files of a non-empty OUTDIR.")
 def simulate(outdir: str, count: int, seed: int, survey: str, size: int | None, pixel_scale: float | None,
-             ir: bool, backgrounds: str | None,
-             exclude_backgrounds: str | None, workers: int, class_balance: bool, randomise: bool,
+             ir: bool, backgrounds: str | None, exclude_backgrounds: str | None, real_sources: str | None,
+             real_fraction: float, exclude_real: str | None, workers: int, class_balance: bool, randomise: bool,
              label_sigma: float, label_factor: float, label_boxes: str, overwrite: bool) -> None:
     """Write COUNT simulated FIRST (or --survey) cutouts with RGZ labels to OUTDIR (radio/, ir/, annotations.json)."""
     from rgz.simulate import LabelRules, SimConfig, write_dataset
@@ -70,13 +78,17 @@ def simulate(outdir: str, count: int, seed: int, survey: str, size: int | None, 
     given = {k: v for k, v in (("size", size), ("pixel_scale", pixel_scale)) if v is not None}
     n_levels = 13 if abs(label_factor - 3**0.5) < 1e-6 else 28  # the same top level as RGZ's 13 x sqrt 3
     boxes = {"rgz": {}, "islands": {"interpolate": False, "box_side": "longer"}}[label_boxes]
-    cfg = SimConfig.for_survey(survey.lower(), **given, rules=LabelRules(
+    cfg = SimConfig.for_survey(survey.lower(), **given, real_source_fraction=real_fraction, rules=LabelRules(
         level_sigma=label_sigma, level_factor=label_factor, n_levels=n_levels, **boxes))
+    if real_sources is not None and (cfg.survey != "first" or abs(cfg.pixel_scale - 1.8) > 0.09):
+        raise UserError(f"--real-sources needs FIRST cutouts (--survey first, --pixel-scale 1.8), not "
+                        f"--survey {cfg.survey} at {cfg.pixel_scale}\"/px")
     if backgrounds is not None and (cfg.survey != "first" or abs(cfg.pixel_scale - 1.8) > 0.09):
         raise UserError(f"--backgrounds needs FIRST cutouts (--survey first, --pixel-scale 1.8), not "
                         f"--survey {cfg.survey} at {cfg.pixel_scale}\"/px")
     path = write_dataset(outdir, count=count, seed=seed, cfg=cfg, ir=ir, backgrounds=backgrounds,
                          exclude_backgrounds=_exclusions(exclude_backgrounds), overwrite=overwrite,
+                         real_sources=real_sources, exclude_real=_exclusions(exclude_real, "--exclude-real"),
                          workers=workers, progress=count >= 200,
                          class_balance=class_balance, randomise=randomise)
     coco = json.loads(path.read_text())

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 from claran.config import Config
@@ -98,8 +99,14 @@ def _setup_fits_layout(cfg: Config, root: Path, ann: Path) -> None:
         parts[_split_of(img, frac)].append(img)
     if not parts["train"] and not parts["val"]:
         raise DatasetError(f"{ann}: no images")
+    with_ir = any(img.get("ir_file") for img in parts["train"] or parts["val"])
+
     def extra() -> dict:  # the trainer calls it when it starts: after the preset and --config overrides
-        return RGZModelSpec.from_config(cfg).to_extra()
+        # a model uses the infrared image when its rendering draws on it (D3/D4 always; phys when the training
+        # images have one, otherwise its second channel was the constant it must keep seeing)
+        rep = str(cfg.RGZ.REPRESENTATION)
+        uses_ir = rep in ("D3", "D4") or (rep == "phys" and with_ir)
+        return replace(RGZModelSpec.from_config(cfg), uses_ir=uses_ir).to_extra()
 
     cache = cfg.RGZ.CACHE_DIR or _default_cache(root)
     for split, images in parts.items():

@@ -220,3 +220,14 @@ def test_frame_of_real_cutout_boxes(tmp_path):
     fr = to_frame(im)
     b = transform_boxes(astropy_to_detector(np.asarray(t["objects"][0]["box"]))[None], im.wcs, fr.wcs)
     assert (b >= 0).all() and (b <= 132).all()
+
+
+def test_checkpoint_records_whether_the_model_saw_infrared(tmp_path):
+    """phys models record uses_ir from their training images (the Detector then knows whether --ir feeds the
+    network or only adds host positions); D1 never uses it."""
+    radio, both = _synthetic_folder(tmp_path / "r"), _synthetic_folder(tmp_path / "ri", with_ir=True)
+    phys = ("RGZ.REPRESENTATION='phys'",)
+    for root, overrides, want in ((both, (), False), (radio, phys, False), (both, phys, True)):
+        _setup(root, overrides)
+        extra = DatasetRegistry.get_metadata("rgz_train", "checkpoint_extra")()
+        assert extra["rgz"]["uses_ir"] is want, (root.name, overrides)

@@ -13,6 +13,7 @@ from ..surveys import FIRST, Survey, get_survey
 from .beam import Beam
 from .morphology import Source, render, sample_neighbour, sample_source
 from .noise import RealBackgrounds, clean_bias, correlated_noise, nan_edge, sidelobes, stripes
+from .real import RealSources
 
 __all__ = ["SimConfig", "Field", "simulate_field", "DR1_CLASS_COUNTS", "BALANCED_CLASS_WEIGHTS", "RANDOMISED"]
 
@@ -54,6 +55,10 @@ class SimConfig:
     # keep the target whatever class its image measures (a 45" NVSS beam blends most multi-component sources:
     # their classes cannot be drawn to order); the class mix then follows the survey's resolution
     any_class: bool = False
+    # with --real-sources: share of targets that are real FIRST galaxies (rgz.simulate.real), flux-scaled by a
+    # log-uniform factor in real_flux_scale
+    real_source_fraction: float = 0.5
+    real_flux_scale: tuple[float, float] = (0.7, 2.0)
 
     @classmethod
     def for_survey(cls, survey: str | Survey, **kwargs) -> SimConfig:
@@ -133,9 +138,35 @@ def _label(image, isl, ids, shape, rules) -> dict | None:
             "n_components": len(ids), "n_peaks": min(n_p, 3), "peaks": pk}
 
 
+def _place_stamp(rng: np.random.Generator, stamp: np.ndarray, sigma: float, shape: tuple[int, int],
+                 rules: LabelRules) -> tuple[np.ndarray, tuple[float, float]] | None:
+    """A real stamp pasted (whole pixels, no resampling) so that the brightest pixel of one of its components,
+    drawn by flux, sits at the cutout centre as a FIRST catalogue position would; None if it would be cut."""
+    isl = find_islands(stamp, rules, sigma, min_diag=0.0)
+    if not isl.count:
+        return None
+    ids = np.arange(1, isl.count + 1)
+    w = np.clip(np.asarray(ndimage.sum(stamp, isl.labels, ids)), 1e-12, None)
+    k = int(rng.choice(isl.count, p=w / w.sum())) + 1
+    ay, ax = ndimage.maximum_position(stamp, isl.labels, k)
+    c = (shape[1] - 1) / 2 + rng.normal(0, 0.4), (shape[0] - 1) / 2 + rng.normal(0, 0.4)
+    x0, y0 = int(round(c[0] - ax)), int(round(c[1] - ay))
+    h, wd = stamp.shape
+    if x0 < 0 or y0 < 0 or x0 + wd > shape[1] or y0 + h > shape[0]:
+        inside = stamp[max(0, -y0) : shape[0] - y0, max(0, -x0) : shape[1] - x0]
+        if inside.clip(0).sum() < 0.95 * stamp.clip(0).sum():
+            return None
+    out = np.zeros(shape, dtype=np.float64)
+    ys, xs = slice(max(0, y0), min(shape[0], y0 + h)), slice(max(0, x0), min(shape[1], x0 + wd))
+    out[ys, xs] = stamp[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0]
+    return out, (float(x0 + ax), float(y0 + ay))
+
+
 def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
-                   backgrounds: RealBackgrounds | None = None) -> Field:
-    """Draw one cutout whose measured target class follows ``cfg.class_weights`` (re-drawing, never relabelling)."""
+                   backgrounds: RealBackgrounds | None = None, real_sources: RealSources | None = None) -> Field:
+    """Draw one cutout whose measured target class follows ``cfg.class_weights`` (re-drawing, never relabelling).
+
+    With ``real_sources``, a share ``cfg.real_source_fraction`` of the targets are real FIRST galaxies."""
     shape = (cfg.size, cfg.size)
     survey = get_survey(cfg.survey)
     ra, dec = _sample_sky(rng, survey)
@@ -159,10 +190,20 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
         else:
             rms = float(np.clip(cfg.rms_median * np.exp(cfg.rms_sigma * rng.normal()), *cfg.rms_range))
             bg = correlated_noise(rng, shape, rms=rms, beam=beam, pixel_scale=ps)
-        flux = float(np.clip(cfg.flux_median * np.exp(cfg.flux_sigma * rng.normal()), *cfg.flux_range))
-        src = sample_source(rng, want, flux)
-        ax, ay = _anchor(rng, src)
-        origin = (centre[0] - ax / ps + rng.normal(0, 0.4), centre[1] - ay / ps + rng.normal(0, 0.4))
+        placed = None
+        if real_sources is not None and rng.uniform() < cfg.real_source_fraction:
+            drawn = real_sources.sample(rng, want)
+            if drawn is not None:
+                f = float(np.exp(rng.uniform(*np.log(cfg.real_flux_scale))))
+                placed = _place_stamp(rng, drawn[0] * f, drawn[1] * f, shape, cfg.rules)
+        if placed is None:
+            flux = float(np.clip(cfg.flux_median * np.exp(cfg.flux_sigma * rng.normal()), *cfg.flux_range))
+            src = sample_source(rng, want, flux)
+            ax, ay = _anchor(rng, src)
+            origin = (centre[0] - ax / ps + rng.normal(0, 0.4), centre[1] - ay / ps + rng.normal(0, 0.4))
+        else:
+            src = Source(*(np.zeros(0),) * 6, kind="real")
+            origin = placed[1]
         sources, origins = [src], [origin]
         for _ in range(rng.poisson(cfg.neighbour_density * area_deg2)):
             u = rng.uniform()
@@ -175,8 +216,11 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
             origins.append((float(pos[0]), float(pos[1])))
         models = [render([s], [o], shape=shape, beam=beam, pixel_scale=ps) for s, o in zip(sources, origins,
                                                                                            strict=True)]
+        simulated = np.sum(models[1:], axis=0) if placed is not None else np.sum(models, axis=0)
+        if placed is not None:
+            models[0] = placed[0]  # FIRST's own pixels: its CLEAN bias and noise are already in them
         model = np.sum(models, axis=0)
-        image = bg + model + clean_bias(model, bias=cfg.clean_bias, rms=rms)
+        image = bg + model + clean_bias(simulated, bias=cfg.clean_bias, rms=rms)
         for m in models:
             if m.max() > cfg.sidelobe_min_peak:
                 y0, x0 = np.unravel_index(np.argmax(m), shape)
@@ -203,7 +247,7 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
                 continue
             lab["target"] = False
             labels.append(lab)
-        hosts = [(o[0] + s.host[0] / ps, o[1] + s.host[1] / ps, i == 0)
+        hosts = [(o[0] + s.host[0] / ps, o[1] + s.host[1] / ps, i == 0)  # a real target's host: its anchor
                  for i, (s, o) in enumerate(zip(sources, origins, strict=True))]
         return Field(image, ra, dec, beam, rms, labels, hosts, src.kind, real)
     raise RuntimeError("simulate_field: no valid RGZ source after many tries; check the SimConfig")

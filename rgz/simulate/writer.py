@@ -20,6 +20,7 @@ from rgz import RGZ_CLASSES
 from ..surveys import get_survey
 from .ir import WISE_MAGZP, WISE_PIXEL_SCALE, simulate_ir
 from .noise import RealBackgrounds
+from .real import RealSources
 from .sky import BALANCED_CLASS_WEIGHTS, RANDOMISED, Field, SimConfig, simulate_field
 
 __all__ = ["radio_header", "ir_header", "write_dataset", "prepare_outdir"]
@@ -110,15 +111,20 @@ _BG_CACHE: dict = {}
 
 def _one(args) -> tuple[int, dict, list[dict]]:
     """Simulate and write cutout ``index`` (its own seed, so results do not depend on the worker count)."""
-    index, seed, out, cfg, with_ir, bg_spec = args
-    bg = None
+    index, seed, out, cfg, with_ir, bg_spec, real_spec = args
+    bg = real = None
     if bg_spec is not None:
         if bg_spec not in _BG_CACHE:  # load once per worker process
             _BG_CACHE[bg_spec] = RealBackgrounds(bg_spec[0], exclude=frozenset(bg_spec[1]),
                                                  pixel_scale=cfg.pixel_scale)
         bg = _BG_CACHE[bg_spec]
+    if real_spec is not None:
+        if real_spec not in _BG_CACHE:
+            _BG_CACHE[real_spec] = RealSources(real_spec[1], exclude=frozenset(real_spec[2]),
+                                               pixel_scale=cfg.pixel_scale, rules=cfg.rules)
+        real = _BG_CACHE[real_spec]
     rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
-    field = simulate_field(rng, cfg, bg)
+    field = simulate_field(rng, cfg, bg, real)
     name = f"sim{seed}_{index:06d}"
     out = Path(out)
     _atomic_fits(out / "radio" / f"{name}.fits", field.image, radio_header(field, cfg, name))
@@ -143,11 +149,14 @@ def _one(args) -> tuple[int, dict, list[dict]]:
 def write_dataset(outdir: str | Path, *, count: int, seed: int, cfg: SimConfig = SimConfig(), ir: bool = False,
                   backgrounds: str | Path | None = None, exclude_backgrounds: tuple[str, ...] = (),
                   overwrite: bool = False, workers: int = 1, progress: bool = False, class_balance: bool = False,
-                  randomise: bool = False) -> Path:
+                  randomise: bool = False, real_sources: str | Path | None = None,
+                  exclude_real: tuple[str, ...] = ()) -> Path:
     """Simulate ``count`` cutouts with ``seed`` into ``outdir``; returns the annotations.json path.
 
     ``class_balance`` draws target classes from BALANCED_CLASS_WEIGHTS instead of ``cfg.class_weights``;
-    ``randomise`` applies the stronger domain randomisation of RANDOMISED on top of ``cfg``.
+    ``randomise`` applies the stronger domain randomisation of RANDOMISED on top of ``cfg``. ``real_sources``
+    (a mirabest-fields folder) makes ``cfg.real_source_fraction`` of the targets real FIRST galaxies, leaving
+    out the fields named in ``exclude_real``.
     """
     if count < 1:
         raise UserError(f"--count {count}: must be at least 1")
@@ -160,8 +169,13 @@ def write_dataset(outdir: str | Path, *, count: int, seed: int, cfg: SimConfig =
         bg_spec = (str(backgrounds), tuple(sorted(exclude_backgrounds)))
         _BG_CACHE[bg_spec] = RealBackgrounds(backgrounds, exclude=frozenset(exclude_backgrounds),
                                              pixel_scale=cfg.pixel_scale)  # validate before writing anything
+    real_spec = None
+    if real_sources is not None:
+        real_spec = ("real", str(real_sources), tuple(sorted(exclude_real)))
+        _BG_CACHE[real_spec] = RealSources(real_sources, exclude=frozenset(exclude_real), pixel_scale=cfg.pixel_scale,
+                                           rules=cfg.rules)
     out = prepare_outdir(outdir, overwrite=overwrite, ir=ir)
-    jobs = [(i, seed, str(out), cfg, ir, bg_spec) for i in range(count)]
+    jobs = [(i, seed, str(out), cfg, ir, bg_spec, real_spec) for i in range(count)]
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:
             results = list(ex.map(_one, jobs, chunksize=16))

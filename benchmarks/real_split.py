@@ -1,0 +1,62 @@
+"""The split of ``mirabest-fields`` between training (real sources injected by ``claran simulate --real-sources``)
+and real-sky validation (``benchmarks/real_sky.py``).
+
+Held out: every field that holds, or lies within 3' of, an RGZ DR1 source of ClaRAN's catalogue (the DR1 windows
+and class accuracy of real_sky.py are measured there), and a quarter of the others chosen by the file name
+(crc32 % 4 == 0; real_sky.py measures MiraBest sizes and FRI/FRII on them). Run as a script it writes the
+held-out file names, one per line, for ``claran simulate --exclude-real``::
+
+    python benchmarks/real_split.py heldout.txt
+"""
+
+from __future__ import annotations
+
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+MARGIN_ARCSEC = 180.0
+
+
+def _first_id_position(first_id: str) -> tuple[float, float]:
+    s = first_id.split("J", 1)[1]
+    k = max(s.find("+"), s.find("-"))
+    ra, dec = s[:k], s[k:]
+    sign = -1.0 if dec[0] == "-" else 1.0
+    return ((float(ra[:2]) + float(ra[2:4]) / 60 + float(ra[4:]) / 3600) * 15.0,
+            sign * (float(dec[1:3]) + float(dec[3:5]) / 60 + float(dec[5:]) / 3600))
+
+
+def heldout_fields(data: Path = DATA) -> set[str]:
+    """File names (in ``mirabest-fields/fits``) never used for training."""
+    import pandas as pd
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    cat = pd.read_csv(data / "claran-labels" / "rgz_dr1_claran_catalogue.csv", usecols=["first_id"])
+    pos = np.array([_first_id_position(f) for f in cat.first_id.unique()])
+    out = set()
+    for f in sorted((data / "mirabest-fields" / "fits").glob("*.fits")):
+        if zlib.crc32(f.name.encode()) % 4 == 0:
+            out.add(f.name)
+            continue
+        h = fits.getheader(f)
+        w = WCS(h).celestial
+        scale = float(np.sqrt(abs(np.linalg.det(w.pixel_scale_matrix)))) * 3600
+        near = (np.abs(pos[:, 1] - h["CRVAL2"]) < 1.0)
+        x, y = w.world_to_pixel_values(pos[near, 0], pos[near, 1])
+        m = MARGIN_ARCSEC / scale
+        if np.any((x > -m) & (y > -m) & (x < h["NAXIS1"] - 1 + m) & (y < h["NAXIS2"] - 1 + m)):
+            out.add(f.name)
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    names = sorted(heldout_fields())
+    Path(sys.argv[1]).write_text("".join(n + "\n" for n in names))
+    print(f"{len(names)} held-out fields -> {sys.argv[1]}")
