@@ -15,8 +15,9 @@
 3. Real sources (issue 12): ``claran simulate --real-sources mirabest-fields`` writes 5000 cutouts (seed 3000)
    labelled by RGZ's rule (3 sqrt 3 sigma, x sqrt 3, RGZ boxes), half of whose targets are real FIRST galaxies
    cut from the MiraBest fields that ``benchmarks/real_split.py`` does not hold out; the 14000-step model is
-   fine-tuned on them (``--load``, base LR 0.01, ``--finetune`` steps decayed at 4/5 and 14/15).
-   ``--finetune 0`` stops at the 14000-step model (the bundled model before issue 12).
+   fine-tuned on them (``--load``, base LR 0.01, ``--finetune`` steps decayed at 4/5 and 14/15). Tried with
+   3000 steps and not adopted (no better on real sky, docs/NOTES.md), so the default ``--finetune 0`` stops at
+   the 14000-step model: the bundled one.
 4. Export the last checkpoint without optimizer state to ``rgz/models/default.pt`` (float32, < 20 MB), with
    the test-time keys of the current rgz-small preset.
 5. Score it with benchmarks/rgz_accuracy.py on the held-out simulations and the real rgz-real-dev cutouts
@@ -74,7 +75,8 @@ def main() -> None:
     ap.add_argument("--phases", type=int, nargs="+", default=[4800, 8800, 14000],
                     help="the step each training phase ends at (each resumes the last)")
     ap.add_argument("--count", type=int, default=6000)
-    ap.add_argument("--finetune", type=int, default=3000, help="steps of the real-source fine-tune (0: none)")
+    ap.add_argument("--finetune", type=int, default=0,
+                    help="steps of the real-source fine-tune (0: none, the bundled model; 3000: the trial in NOTES)")
     ap.add_argument("--skip-train", action="store_true", help="only export and score the newest checkpoint")
     ap.add_argument("--out", type=Path, default=ROOT / "rgz" / "models" / "default.pt")
     args = ap.parse_args()
