@@ -10,6 +10,7 @@ import numpy as np
 from astropy.io import fits
 from scipy import ndimage, signal
 
+from catalogs.noise import mad_sigma
 from claran.errors import UserError
 
 from .beam import Beam
@@ -71,9 +72,8 @@ class RealBackgrounds:
 
     def _add(self, rng, data: np.ndarray, pixel_scale: float, name: str) -> None:
         finite = np.isfinite(data)
-        v = data[finite]
-        med = np.median(v)
-        sigma = np.median(np.abs(v - med)) / 0.6745
+        med = np.median(data[finite])
+        sigma = mad_sigma(data)
         src = ndimage.binary_dilation(np.nan_to_num(data - med) > 4 * sigma, iterations=5)
         filled = np.where(src | ~finite,
                           correlated_noise(rng, data.shape, rms=sigma, beam=Beam(), pixel_scale=pixel_scale),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from ..contours import LabelRules, class_id, count_peaks, find_islands, source_box
+from ..contours import LabelRules, class_id, count_peaks, find_islands, noise_sigma, source_box
 from ..surveys import FIRST, Survey, get_survey
 from .beam import Beam
 from .morphology import Source, render, sample_neighbour, sample_source
@@ -186,7 +186,7 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
         real = backgrounds is not None and rng.uniform() < cfg.real_background_fraction
         if real:
             bg = backgrounds.sample(rng, shape) * float(np.exp(cfg.real_rms_jitter * rng.normal()))
-            rms = float(np.median(np.abs(bg - np.median(bg))) / 0.6745)
+            rms = noise_sigma(bg)
         else:
             rms = float(np.clip(cfg.rms_median * np.exp(cfg.rms_sigma * rng.normal()), *cfg.rms_range))
             bg = correlated_noise(rng, shape, rms=rms, beam=beam, pixel_scale=ps)
