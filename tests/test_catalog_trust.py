@@ -25,6 +25,7 @@ from catalogs.measure import deconvolve, position_error
 from claran.errors import UserError
 from tests.shared_data import shared
 from tests.test_detect import run_cli
+from tests.wcs_builders import celestial_wcs
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEME = ClassScheme(names=("1C_1P", "1C_2P"))
@@ -41,17 +42,8 @@ FRAMES = {
 
 def _wcs(frame: str, n: int = 64, scale: float = 1.8) -> WCS:
     ctype, radesys, equinox, (lon, lat) = FRAMES[frame]
-    w = WCS(naxis=2)
-    w.wcs.ctype = list(ctype)
-    w.wcs.crval = [lon, lat]
-    w.wcs.crpix = [n / 2 + 0.5, n / 2 + 0.5]
-    w.wcs.cdelt = [-scale / 3600, scale / 3600]
-    if radesys:
-        w.wcs.radesys = radesys
-    if equinox:
-        w.wcs.equinox = equinox
-    w.wcs.set()
-    return w
+    return celestial_wcs(ctype, [lon, lat], crpix=[n / 2 + 0.5, n / 2 + 0.5], scale_deg=scale / 3600,
+                         radesys=radesys, equinox=equinox)
 
 
 def _image(n: int = 64, seed: int = 0) -> np.ndarray:

@@ -26,6 +26,7 @@ from rgz.frame import (
 )
 from rgz.render import REPRESENTATIONS, estimate_noise, radio_components, render
 from tests.shared_data import shared as _shared
+from tests.wcs_builders import celestial_wcs
 
 
 def _read(path: Path) -> RadioImage:
@@ -251,19 +252,11 @@ def test_fast_path_matches_reproject():
 
 def test_transform_boxes_fast_path_equals_skycoord(monkeypatch):
     """Same frame or FK5 J2000 <-> ICRS: a fixed rotation instead of SkyCoord, equal to 1e-6 px; others fall back."""
-    from astropy.wcs import WCS
 
     import rgz.frame as frame
 
     def grid(ctype, crval, radesys=None, equinox=None, scale=5e-4):
-        w = WCS(naxis=2)
-        w.wcs.ctype, w.wcs.crval, w.wcs.crpix, w.wcs.cdelt = ctype, crval, [50, 50], [-scale, scale]
-        if radesys:
-            w.wcs.radesys = radesys
-        if equinox:
-            w.wcs.equinox = equinox
-        w.wcs.set()
-        return w
+        return celestial_wcs(ctype, crval, crpix=[50, 50], scale_deg=scale, radesys=radesys, equinox=equinox)
 
     fk5 = grid(["RA---SIN", "DEC--SIN"], [150, 30], "FK5", 2000.0)
     icrs = grid(["RA---TAN", "DEC--TAN"], [150.01, 30.01], "ICRS", scale=3.8e-4)
