@@ -12,12 +12,13 @@
    decayed at 3600/4400, then resumed with a warm restart to 8800 steps decayed at 7600/8400, then again
    to 14000 steps decayed at 12040/13300 (the bundled model). ``--phases 4800 8800 14000 20000`` adds the
    fourth phase that was tried and not adopted (docs/NOTES.md): to 20000 decayed at 17200/19000.
-3. Real sources (issue 12): ``claran simulate --real-sources mirabest-fields`` writes 5000 cutouts (seed 3000)
-   labelled by RGZ's rule (3 sqrt 3 sigma, x sqrt 3, RGZ boxes), half of whose targets are real FIRST galaxies
-   cut from the MiraBest fields that ``benchmarks/real_split.py`` does not hold out; the 14000-step model is
-   fine-tuned on them (``--load``, base LR 0.01, ``--finetune`` steps decayed at 4/5 and 14/15). Tried with
-   3000 steps and not adopted (no better on real sky, docs/NOTES.md), so the default ``--finetune 0`` stops at
-   the 14000-step model: the bundled one.
+3. Real sky (issue 12): ``claran simulate --real-sources mirabest-fields --real-fraction 0.8`` writes 5000
+   cutouts (seed 3001) labelled by RGZ's rule (3 sqrt 3 sigma, x sqrt 3, RGZ boxes), 80 % of whose targets are
+   real FIRST galaxies cut from the MiraBest fields that ``benchmarks/real_split.py`` does not hold out;
+   ``benchmarks/real_fields.py`` adds three 3' windows of each of those fields as scenes of their own (1759);
+   the 14000-step model is fine-tuned on the mix (``--load``, base LR 0.01, ``--finetune`` steps, 3000 for the
+   bundled model, decayed at 4/5 and 14/15). ``--finetune 0`` stops at the 14000-step model (bundled before
+   issue 12's session 4).
 4. Export the last checkpoint without optimizer state to ``rgz/models/default.pt`` (float32, < 20 MB), with
    the test-time keys of the current rgz-small preset.
 5. Score it with benchmarks/rgz_accuracy.py on the held-out simulations and the real rgz-real-dev cutouts
@@ -75,8 +76,8 @@ def main() -> None:
     ap.add_argument("--phases", type=int, nargs="+", default=[4800, 8800, 14000],
                     help="the step each training phase ends at (each resumes the last)")
     ap.add_argument("--count", type=int, default=6000)
-    ap.add_argument("--finetune", type=int, default=0,
-                    help="steps of the real-source fine-tune (0: none, the bundled model; 3000: the trial in NOTES)")
+    ap.add_argument("--finetune", type=int, default=3000,
+                    help="steps of the real-sky fine-tune (3000: the bundled model; 0: none)")
     ap.add_argument("--skip-train", action="store_true", help="only export and score the newest checkpoint")
     ap.add_argument("--out", type=Path, default=ROOT / "rgz" / "models" / "default.pt")
     args = ap.parse_args()
@@ -120,10 +121,13 @@ def main() -> None:
             sys.exit(f"{logdir}: no checkpoint to fine-tune")
         if not held.exists():
             run([sys.executable, str(ROOT / "benchmarks" / "real_split.py"), str(held)])
-        if not (real / "annotations.json").exists():
-            run([*claran, "simulate", "--count", "5000", "--seed", "3000", "--class-balance", "--randomise", *bg,
+        sim_real, mixed = args.work / "train-real-sim", real
+        if not (sim_real / "annotations.json").exists():
+            run([*claran, "simulate", "--count", "5000", "--seed", "3001", "--class-balance", "--randomise", *bg,
                  "--real-sources", str(SHARED / "mirabest-fields"), "--exclude-real", str(held),
-                 "--workers", "2", str(real)])
+                 "--real-fraction", "0.8", "--workers", "2", str(sim_real)])
+        if not (mixed / "annotations.json").exists():
+            run([sys.executable, str(ROOT / "benchmarks" / "real_fields.py"), str(sim_real), str(mixed)])
         end = args.finetune
         run([*claran, "train", "--dataset", "rgz", "--data", str(real), "--preset", "rgz-small",
              "--load", str(base[-1]), "--logdir", str(ft_log), "--no-progress", "--config",

@@ -1,0 +1,140 @@
+"""Real FIRST fields themselves as training scenes, mixed into a simulated set (issue 12, item 2).
+
+    python benchmarks/real_fields.py SIM_DIR OUT_DIR [--crops 3] [--seed 0]
+
+Each ``mirabest-fields`` image that ``benchmarks/real_split.py`` does not hold out gives ``--crops`` random
+100 x 100 px windows (FIRST's 3' cutout) that hold its centre galaxy whole. Labels are measured on the window
+by RGZ's rule: the centre galaxy grouped as ``rgz.simulate.real.centre_source`` groups it (the islands reaching
+within half MiraBest's size plus a beam of its position), every other island that peaks above two lowest
+contours and does not touch the window's edge as a source of its own (the simulator's rule for neighbours).
+OUT_DIR gets SIM_DIR's cutouts (linked) and the real windows in one ``annotations.json``, for
+``claran train --dataset rgz --data OUT_DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.real_split import DATA, heldout_fields  # noqa: E402
+
+
+def _label(img: np.ndarray, isl, ids: list[int], target: bool) -> dict | None:
+    from rgz.contours import LabelRules, class_id, count_peaks, source_box
+
+    rules = LabelRules()
+    n_peaks = count_peaks(img, np.isin(isl.labels, ids), isl.levels)
+    cid = class_id(len(ids), n_peaks)
+    if cid is None:
+        return None
+    peaks = []
+    for i in ids:
+        sl = isl.slices[i - 1]
+        sub = np.where(isl.labels[sl] == i, np.nan_to_num(img[sl], nan=-np.inf), -np.inf)
+        r, c = np.unravel_index(np.argmax(sub), sub.shape)
+        peaks.append([float(c + sl[1].start + 0.5), float(r + sl[0].start + 0.5)])
+    x1, y1, x2, y2 = (float(v) for v in source_box(isl, ids, img.shape, True, image=img, rules=rules))
+    return {"category_id": cid, "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0,
+            "n_components": len(ids), "n_peaks": min(n_peaks, 3), "component_peaks": peaks, "target": target}
+
+
+def real_windows(out: Path, *, crops: int, seed: int, size: int = 100) -> tuple[list[dict], list[list[dict]]]:
+    import pandas as pd
+    from astropy.io import fits
+    from astropy.nddata import Cutout2D
+    from astropy.wcs import WCS
+
+    from rgz.contours import LabelRules, find_islands
+    from rgz.simulate.real import GALAXY_MARGIN_ARCSEC, centre_source
+
+    labels = pd.read_csv(DATA / "mirabest-fields" / "labels.csv")
+    held = heldout_fields(DATA)
+    rng = np.random.default_rng(seed)
+    (out / "real").mkdir(parents=True, exist_ok=True)
+    images, anns = [], []
+    for rec in labels.itertuples():
+        if rec.file in held:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(DATA / "mirabest-fields" / "fits" / rec.file) as h:
+                data = np.squeeze(h[0].data).astype(np.float64)
+                wcs = WCS(h[0].header).celestial
+        x, y = wcs.world_to_pixel_values(rec.ra, rec.dec)
+        radius = (rec.size_arcsec / 2 + GALAXY_MARGIN_ARCSEC) / 1.8
+        found = centre_source(data, (float(x), float(y)), radius)
+        if found is None:
+            continue
+        isl, ids, _ = found
+        ys, xs = np.nonzero(np.isin(isl.labels, ids))
+        lo_x, hi_x = xs.max() - size + 3, xs.min() - 2  # window origins that keep the galaxy whole
+        lo_y, hi_y = ys.max() - size + 3, ys.min() - 2
+        lo_x, lo_y = max(lo_x, 0), max(lo_y, 0)
+        hi_x, hi_y = min(hi_x, data.shape[1] - size), min(hi_y, data.shape[0] - size)
+        if lo_x > hi_x or lo_y > hi_y:
+            continue  # larger than a cutout
+        for k in range(crops):
+            x0, y0 = int(rng.integers(lo_x, hi_x + 1)), int(rng.integers(lo_y, hi_y + 1))
+            cut = Cutout2D(data, (x0 + (size - 1) / 2, y0 + (size - 1) / 2), size, wcs=wcs, mode="strict")
+            img = cut.data
+            w_isl = find_islands(img, LabelRules())
+            found_w = centre_source(img, (float(x) - x0, float(y) - y0), radius)
+            if found_w is None:
+                continue
+            _, gids, _ = found_w
+            labs = [_label(img, w_isl, gids, True)]
+            edge = np.zeros(img.shape, bool)
+            edge[0], edge[-1], edge[:, 0], edge[:, -1] = True, True, True, True
+            for i in range(1, w_isl.count + 1):
+                m = w_isl.labels == i
+                if i in gids or (m & edge).any() or img[m].max() < 2 * w_isl.levels[0]:
+                    continue
+                labs.append(_label(img, w_isl, [i], False))
+            labs = [a for a in labs if a is not None]
+            if not labs or not labs[0]["target"]:
+                continue
+            name = f"real/{Path(rec.file).stem}_{k}.fits"
+            hdr = cut.wcs.to_header()
+            hdr["BUNIT"], hdr["BMAJ"], hdr["BMIN"], hdr["BPA"] = "JY/BEAM", 5.4 / 3600, 5.4 / 3600, 0.0
+            fits.PrimaryHDU(img.astype(np.float32), hdr).writeto(out / name, overwrite=True)
+            images.append({"file_name": name, "width": size, "height": size, "split": "train"})
+            anns.append(labs)
+    return images, anns
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sim", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--crops", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    coco = json.loads((args.sim / "annotations.json").read_text())
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not (args.out / "radio").exists():
+        os.symlink((args.sim / "radio").resolve(), args.out / "radio")
+    images, anns = real_windows(args.out, crops=args.crops, seed=args.seed)
+    next_img = max(im["id"] for im in coco["images"]) + 1
+    next_ann = max(a["id"] for a in coco["annotations"]) + 1
+    for im, labs in zip(images, anns, strict=True):
+        coco["images"].append({**im, "id": next_img})
+        for a in labs:
+            coco["annotations"].append({**a, "image_id": next_img, "id": next_ann})
+            next_ann += 1
+        next_img += 1
+    (args.out / "annotations.json").write_text(json.dumps(coco))
+    print(f"{len(images)} real windows ({sum(len(a) for a in anns)} sources) + {next_img - 1 - len(images)} "
+          f"simulated cutouts -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
