@@ -26,14 +26,19 @@ def _cfg(**keys) -> Config:
     return cfg
 
 
-def test_bundled_model_reads_as_before():
+def test_bundled_model_and_its_pre_spec_form_read_the_same():
+    """The bundled model carries the full spec; the same checkpoint as written before the spec existed (no
+    survey, uses_ir or spec_version) still reads, with uses_ir unknown."""
+    from dataclasses import replace
+
     import torch
 
     ckpt = torch.load(default_model_path(), map_location="cpu", weights_only=False)
-    assert "survey" not in ckpt["extra"]["rgz"]  # written before the spec existed: an old checkpoint
-    spec = read_model_spec(ckpt)
-    assert spec == RGZModelSpec(representation="phys", frame=FrameSpec(132, 1.3748), classes=RGZ_CLASSES,
-                                survey="first", input_size=128)
+    want = RGZModelSpec(representation="phys", frame=FrameSpec(132, 1.3748), classes=RGZ_CLASSES, survey="first",
+                        input_size=128, uses_ir=False)
+    assert read_model_spec(ckpt) == want
+    old = {k: v for k, v in ckpt["extra"]["rgz"].items() if k not in ("survey", "uses_ir", "spec_version")}
+    assert read_model_spec(dict(ckpt, extra={"rgz": old})) == replace(want, uses_ir=None)
 
 
 def test_round_trip_and_survey():
