@@ -32,6 +32,7 @@ from benchmarks.real_sky import DATA, dr1_sources, iou, truth_in_field  # noqa: 
 from rgz import RGZ_CLASSES  # noqa: E402
 from rgz.contours import LabelRules, class_id, classify_boxes, count_peaks, find_islands, source_box  # noqa: E402
 from rgz.coords import astropy_to_detector  # noqa: E402
+from rgz.fits_io import pixel_scale_arcsec  # noqa: E402
 
 
 def dev_sources(dev: Path) -> list[tuple[np.ndarray, np.ndarray, str]]:
@@ -68,7 +69,7 @@ def load_dr1(data: Path) -> list[dict]:
             o = min(objs, key=lambda o: np.hypot((o["box"][0] + o["box"][2]) / 2 - cx, (o["box"][1] + o["box"][3]) / 2 - cy))
             box = astropy_to_detector(np.asarray(o["box"], dtype=np.float64))
         out.append({"image": img, "pos": np.stack([px, py], 1), "cls": cls, "box": box, "ang_extent": s["ang_extent"],
-                    "arcsec_per_px": float(np.sqrt(abs(np.linalg.det(w.pixel_scale_matrix)))) * 3600})
+                    "arcsec_per_px": pixel_scale_arcsec(w)})
     return out
 
 

@@ -28,25 +28,6 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.real_split import DATA, heldout_fields  # noqa: E402
 
 
-def _label(img: np.ndarray, isl, ids: list[int], target: bool) -> dict | None:
-    from rgz.contours import LabelRules, class_id, count_peaks, source_box
-
-    rules = LabelRules()
-    n_peaks = count_peaks(img, np.isin(isl.labels, ids), isl.levels)
-    cid = class_id(len(ids), n_peaks)
-    if cid is None:
-        return None
-    peaks = []
-    for i in ids:
-        sl = isl.slices[i - 1]
-        sub = np.where(isl.labels[sl] == i, np.nan_to_num(img[sl], nan=-np.inf), -np.inf)
-        r, c = np.unravel_index(np.argmax(sub), sub.shape)
-        peaks.append([float(c + sl[1].start + 0.5), float(r + sl[0].start + 0.5)])
-    x1, y1, x2, y2 = (float(v) for v in source_box(isl, ids, img.shape, True, image=img, rules=rules))
-    return {"category_id": cid, "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0,
-            "n_components": len(ids), "n_peaks": min(n_peaks, 3), "component_peaks": peaks, "target": target}
-
-
 def real_windows(out: Path, *, crops: int, seed: int, size: int = 100) -> tuple[list[dict], list[list[dict]]]:
     import pandas as pd
     from astropy.io import fits
@@ -55,7 +36,9 @@ def real_windows(out: Path, *, crops: int, seed: int, size: int = 100) -> tuple[
 
     from rgz.contours import LabelRules, find_islands
     from rgz.simulate.real import GALAXY_MARGIN_ARCSEC, centre_source
+    from rgz.simulate.sky import label_source
 
+    rules = LabelRules()
     labels = pd.read_csv(DATA / "mirabest-fields" / "labels.csv")
     held = heldout_fields(DATA)
     rng = np.random.default_rng(seed)
@@ -86,22 +69,22 @@ def real_windows(out: Path, *, crops: int, seed: int, size: int = 100) -> tuple[
             x0, y0 = int(rng.integers(lo_x, hi_x + 1)), int(rng.integers(lo_y, hi_y + 1))
             cut = Cutout2D(data, (x0 + (size - 1) / 2, y0 + (size - 1) / 2), size, wcs=wcs, mode="strict")
             img = cut.data
-            w_isl = find_islands(img, LabelRules())
+            w_isl = find_islands(img, rules)
             found_w = centre_source(img, (float(x) - x0, float(y) - y0), radius)
             if found_w is None:
                 continue
             _, gids, _ = found_w
-            labs = [_label(img, w_isl, gids, True)]
+            labs = [label_source(img, w_isl, gids, img.shape, rules)]
             edge = np.zeros(img.shape, bool)
             edge[0], edge[-1], edge[:, 0], edge[:, -1] = True, True, True, True
             for i in range(1, w_isl.count + 1):
                 m = w_isl.labels == i
                 if i in gids or (m & edge).any() or img[m].max() < 2 * w_isl.levels[0]:
                     continue
-                labs.append(_label(img, w_isl, [i], False))
-            labs = [a for a in labs if a is not None]
-            if not labs or not labs[0]["target"]:
+                labs.append(label_source(img, w_isl, [i], img.shape, rules))
+            if labs[0] is None:
                 continue
+            labs = [dict(a, target=n == 0) for n, a in enumerate(labs) if a is not None]
             name = f"real/{Path(rec.file).stem}_{k}.fits"
             hdr = cut.wcs.to_header()
             hdr["BUNIT"], hdr["BMAJ"], hdr["BMIN"], hdr["BPA"] = "JY/BEAM", 5.4 / 3600, 5.4 / 3600, 0.0
@@ -118,6 +101,8 @@ def main() -> None:
     ap.add_argument("--crops", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    from rgz.simulate.writer import coco_annotation
+
     coco = json.loads((args.sim / "annotations.json").read_text())
     args.out.mkdir(parents=True, exist_ok=True)
     if not (args.out / "radio").exists():
@@ -128,7 +113,7 @@ def main() -> None:
     for im, labs in zip(images, anns, strict=True):
         coco["images"].append({**im, "id": next_img})
         for a in labs:
-            coco["annotations"].append({**a, "image_id": next_img, "id": next_ann})
+            coco["annotations"].append({**coco_annotation(a, next_img), "id": next_ann})
             next_ann += 1
         next_img += 1
     (args.out / "annotations.json").write_text(json.dumps(coco))

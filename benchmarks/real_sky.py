@@ -43,21 +43,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.real_split import first_id_position  # noqa: E402
 from benchmarks.rgz_accuracy import load_scorer  # noqa: E402
 from rgz import FRAME_SIZE, RGZ_CLASSES  # noqa: E402
+from rgz.fits_io import pixel_scale_arcsec  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 WINDOW_ARCSEC = 180.0  # a FIRST cutout server's 3' cutout, as in rgz-real-dev
-
-
-def first_id_position(first_id: str) -> tuple[float, float]:
-    """FIRSTJhhmmss.s+ddmmss -> (ra, dec) in degrees."""
-    s = first_id.split("J", 1)[1]
-    k = max(s.find("+"), s.find("-"))
-    ra, dec = s[:k], s[k:]
-    sign = -1.0 if dec[0] == "-" else 1.0
-    return ((float(ra[:2]) + float(ra[2:4]) / 60 + float(ra[4:]) / 3600) * 15.0,
-            sign * (float(dec[1:3]) + float(dec[3:5]) / 60 + float(dec[5:]) / 3600))
 
 
 def dr1_sources(data: Path) -> list[dict]:
@@ -191,7 +183,7 @@ def mirabest_grouping(labels, data: Path, by_field: dict, wcs: dict) -> dict:
         if f not in wcs:
             continue
         w = wcs[f]
-        scale = float(np.sqrt(abs(np.linalg.det(w.pixel_scale_matrix)))) * 3600
+        scale = pixel_scale_arcsec(w)
         img = np.squeeze(fits.getdata(f)).astype(np.float64)
         x, y = w.world_to_pixel_values(rec.ra, rec.dec)
         found = centre_source(img, (float(x), float(y)), (rec.size_arcsec / 2 + GALAXY_MARGIN_ARCSEC) / scale, rules)
@@ -320,7 +312,7 @@ def main(argv: list[str] | None = None) -> dict:
             if not s["png_boxes"] or s["field"] not in wcs:
                 continue
             w = wcs[s["field"]]
-            scale = float(np.sqrt(abs(np.linalg.det(w.pixel_scale_matrix)))) * 3600
+            scale = pixel_scale_arcsec(w)
             key = f"{s['first_id']}.fits"
             dr1_truth[key] = {"objects": truth_in_field(s, w)}
             rows.append(window_rows(by_field[s["field"]], key, w, s["ra"], s["dec"], WINDOW_ARCSEC / 2 / scale))

@@ -21,7 +21,8 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MARGIN_ARCSEC = 180.0
 
 
-def _first_id_position(first_id: str) -> tuple[float, float]:
+def first_id_position(first_id: str) -> tuple[float, float]:
+    """FIRSTJhhmmss.s+ddmmss -> (ra, dec) in degrees."""
     s = first_id.split("J", 1)[1]
     k = max(s.find("+"), s.find("-"))
     ra, dec = s[:k], s[k:]
@@ -36,8 +37,10 @@ def heldout_fields(data: Path = DATA) -> set[str]:
     from astropy.io import fits
     from astropy.wcs import WCS
 
+    from rgz.fits_io import pixel_scale_arcsec
+
     cat = pd.read_csv(data / "claran-labels" / "rgz_dr1_claran_catalogue.csv", usecols=["first_id"])
-    pos = np.array([_first_id_position(f) for f in cat.first_id.unique()])
+    pos = np.array([first_id_position(f) for f in cat.first_id.unique()])
     out = set()
     for f in sorted((data / "mirabest-fields" / "fits").glob("*.fits")):
         if zlib.crc32(f.name.encode()) % 4 == 0:
@@ -45,7 +48,7 @@ def heldout_fields(data: Path = DATA) -> set[str]:
             continue
         h = fits.getheader(f)
         w = WCS(h).celestial
-        scale = float(np.sqrt(abs(np.linalg.det(w.pixel_scale_matrix)))) * 3600
+        scale = pixel_scale_arcsec(w)
         near = (np.abs(pos[:, 1] - h["CRVAL2"]) < 1.0)
         x, y = w.world_to_pixel_values(pos[near, 0], pos[near, 1])
         m = MARGIN_ARCSEC / scale

@@ -80,12 +80,10 @@ def simulate(outdir: str, count: int, seed: int, survey: str, size: int | None, 
     boxes = {"rgz": {}, "islands": {"interpolate": False, "box_side": "longer"}}[label_boxes]
     cfg = SimConfig.for_survey(survey.lower(), **given, real_source_fraction=real_fraction, rules=LabelRules(
         level_sigma=label_sigma, level_factor=label_factor, n_levels=n_levels, **boxes))
-    if real_sources is not None and (cfg.survey != "first" or abs(cfg.pixel_scale - 1.8) > 0.09):
-        raise UserError(f"--real-sources needs FIRST cutouts (--survey first, --pixel-scale 1.8), not "
-                        f"--survey {cfg.survey} at {cfg.pixel_scale}\"/px")
-    if backgrounds is not None and (cfg.survey != "first" or abs(cfg.pixel_scale - 1.8) > 0.09):
-        raise UserError(f"--backgrounds needs FIRST cutouts (--survey first, --pixel-scale 1.8), not "
-                        f"--survey {cfg.survey} at {cfg.pixel_scale}\"/px")
+    for option, given_folder in (("--real-sources", real_sources), ("--backgrounds", backgrounds)):
+        if given_folder is not None and (cfg.survey != "first" or abs(cfg.pixel_scale - 1.8) > 0.09):
+            raise UserError(f"{option} needs FIRST cutouts (--survey first, --pixel-scale 1.8), not "
+                            f"--survey {cfg.survey} at {cfg.pixel_scale}\"/px")
     path = write_dataset(outdir, count=count, seed=seed, cfg=cfg, ir=ir, backgrounds=backgrounds,
                          exclude_backgrounds=_exclusions(exclude_backgrounds), overwrite=overwrite,
                          real_sources=real_sources, exclude_real=_exclusions(exclude_real, "--exclude-real"),

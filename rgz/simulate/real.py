@@ -23,6 +23,7 @@ from scipy import ndimage
 from claran.errors import UserError
 
 from ..contours import Islands, LabelRules, class_id, count_peaks, find_islands, noise_sigma
+from ..fits_io import pixel_scale_arcsec
 
 __all__ = ["RealStamp", "RealSources", "centre_source", "cut_source", "GALAXY_MARGIN_ARCSEC"]
 
@@ -112,7 +113,7 @@ class RealSources:
                 size = float(r["size_arcsec"])
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a field that cannot be read is simply not a stamp
-            scale = float(np.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix)))) * 3600
+            scale = pixel_scale_arcsec(wcs)
             if data.ndim != 2 or abs(scale - pixel_scale) > 0.05 * pixel_scale:
                 continue
             s = cut_source(data, (float(x), float(y)), (size / 2 + margin_arcsec) / scale, rules, name=r["file"])

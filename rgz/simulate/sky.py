@@ -120,7 +120,8 @@ def _measure(image, models, rules):
     return isl, owners
 
 
-def _label(image, isl, ids, shape, rules) -> dict | None:
+def label_source(image, isl, ids, shape, rules) -> dict | None:
+    """RGZ's label of the source made of islands ``ids``: class, box, counts and component peaks; None if no class."""
     if not ids:
         return None
     mask = np.isin(isl.labels, ids)
@@ -216,7 +217,7 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
             origins.append((float(pos[0]), float(pos[1])))
         models = [render([s], [o], shape=shape, beam=beam, pixel_scale=ps) for s, o in zip(sources, origins,
                                                                                            strict=True)]
-        simulated = np.sum(models[1:], axis=0) if placed is not None else np.sum(models, axis=0)
+        simulated = np.sum(models, axis=0)  # a real target renders nothing here
         if placed is not None:
             models[0] = placed[0]  # FIRST's own pixels: its CLEAN bias and noise are already in them
         model = np.sum(models, axis=0)
@@ -232,13 +233,13 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
             image = nan_edge(rng, image, max_width=cfg.size // 4)
         image = image.astype(np.float32)
         isl, owners = _measure(image, models, cfg.rules)
-        target = _label(image, isl, owners[0], shape, cfg.rules)
+        target = label_source(image, isl, owners[0], shape, cfg.rules)
         if target is None or (target["category_id"] != want and not cfg.any_class):
             continue
         target["target"] = True
         labels = [target]
         for ids in owners[1:]:
-            lab = _label(image, isl, ids, shape, cfg.rules)
+            lab = label_source(image, isl, ids, shape, cfg.rules)
             if lab is None or np.nanmax(image[np.isin(isl.labels, ids)]) < cfg.label_min_contours * isl.levels[0]:
                 continue
             touches = np.isin(isl.labels, ids) & ((xx == 0) | (yy == 0) | (xx == cfg.size - 1) |

@@ -109,20 +109,30 @@ def prepare_outdir(outdir: str | Path, *, overwrite: bool, ir: bool) -> Path:
 _BG_CACHE: dict = {}
 
 
+def _pool(spec: tuple | None, cfg: SimConfig) -> RealBackgrounds | RealSources | None:
+    """The real-sky pool ``spec`` = (kind, folder, excluded names) names, loaded once per process."""
+    if spec is None:
+        return None
+    if spec not in _BG_CACHE:
+        kind, folder, exclude = spec
+        _BG_CACHE[spec] = (RealBackgrounds(folder, exclude=frozenset(exclude), pixel_scale=cfg.pixel_scale)
+                           if kind == "backgrounds" else
+                           RealSources(folder, exclude=frozenset(exclude), pixel_scale=cfg.pixel_scale, rules=cfg.rules))
+    return _BG_CACHE[spec]
+
+
+def coco_annotation(label: dict, image_id: int) -> dict:
+    """A label of ``rgz.simulate.sky.label_source`` (with its ``target`` flag) as a COCO annotation (no id)."""
+    x1, y1, x2, y2 = (float(v) for v in label["box"])
+    return {"image_id": image_id, "category_id": label["category_id"], "bbox": [x1, y1, x2 - x1, y2 - y1],
+            "area": (x2 - x1) * (y2 - y1), "iscrowd": 0, "n_components": label["n_components"],
+            "n_peaks": label["n_peaks"], "component_peaks": label["peaks"], "target": label["target"]}
+
+
 def _one(args) -> tuple[int, dict, list[dict]]:
     """Simulate and write cutout ``index`` (its own seed, so results do not depend on the worker count)."""
     index, seed, out, cfg, with_ir, bg_spec, real_spec = args
-    bg = real = None
-    if bg_spec is not None:
-        if bg_spec not in _BG_CACHE:  # load once per worker process
-            _BG_CACHE[bg_spec] = RealBackgrounds(bg_spec[0], exclude=frozenset(bg_spec[1]),
-                                                 pixel_scale=cfg.pixel_scale)
-        bg = _BG_CACHE[bg_spec]
-    if real_spec is not None:
-        if real_spec not in _BG_CACHE:
-            _BG_CACHE[real_spec] = RealSources(real_spec[1], exclude=frozenset(real_spec[2]),
-                                               pixel_scale=cfg.pixel_scale, rules=cfg.rules)
-        real = _BG_CACHE[real_spec]
+    bg, real = _pool(bg_spec, cfg), _pool(real_spec, cfg)
     rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
     field = simulate_field(rng, cfg, bg, real)
     name = f"sim{seed}_{index:06d}"
@@ -137,13 +147,7 @@ def _one(args) -> tuple[int, dict, list[dict]]:
                   t) for x, y, t in field.hosts]
         _atomic_fits(out / "ir" / f"{name}.fits", simulate_ir(rng, n_ir, hosts), ir_header(field, n_ir))
         image["ir_file"] = f"ir/{name}.fits"
-    anns = []
-    for lab in field.labels:
-        x1, y1, x2, y2 = (float(v) for v in lab["box"])
-        anns.append({"image_id": index + 1, "category_id": lab["category_id"], "bbox": [x1, y1, x2 - x1, y2 - y1],
-                     "area": (x2 - x1) * (y2 - y1), "iscrowd": 0, "n_components": lab["n_components"],
-                     "n_peaks": lab["n_peaks"], "component_peaks": lab["peaks"], "target": lab["target"]})
-    return index, image, anns
+    return index, image, [coco_annotation(lab, index + 1) for lab in field.labels]
 
 
 def write_dataset(outdir: str | Path, *, count: int, seed: int, cfg: SimConfig = SimConfig(), ir: bool = False,
@@ -164,16 +168,9 @@ def write_dataset(outdir: str | Path, *, count: int, seed: int, cfg: SimConfig =
         cfg = replace(cfg, class_weights=BALANCED_CLASS_WEIGHTS)
     if randomise:
         cfg = replace(cfg, **RANDOMISED)
-    bg_spec = None
-    if backgrounds is not None:
-        bg_spec = (str(backgrounds), tuple(sorted(exclude_backgrounds)))
-        _BG_CACHE[bg_spec] = RealBackgrounds(backgrounds, exclude=frozenset(exclude_backgrounds),
-                                             pixel_scale=cfg.pixel_scale)  # validate before writing anything
-    real_spec = None
-    if real_sources is not None:
-        real_spec = ("real", str(real_sources), tuple(sorted(exclude_real)))
-        _BG_CACHE[real_spec] = RealSources(real_sources, exclude=frozenset(exclude_real), pixel_scale=cfg.pixel_scale,
-                                           rules=cfg.rules)
+    bg_spec = None if backgrounds is None else ("backgrounds", str(backgrounds), tuple(sorted(exclude_backgrounds)))
+    real_spec = None if real_sources is None else ("real", str(real_sources), tuple(sorted(exclude_real)))
+    _pool(bg_spec, cfg), _pool(real_spec, cfg)  # load (and validate) before writing anything
     out = prepare_outdir(outdir, overwrite=overwrite, ir=ir)
     jobs = [(i, seed, str(out), cfg, ir, bg_spec, real_spec) for i in range(count)]
     if workers > 1:
