@@ -5,7 +5,7 @@ infrared host of each row."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +26,15 @@ __all__ = ["plot_detections", "save_plot"]
 def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, ir: np.ndarray | None = None,
                     ir_wcs: WCS | None = None, title: str | None = None, fig: Figure | None = None,
                     beam: tuple[float, ...] | None = None, colours: Mapping[str, str] | None = None,
-                    unit: str = "Jy/beam") -> Figure:
+                    unit: str = "Jy/beam", contour_levels: Sequence[float] | None = None,
+                    contour_key: str | None = None) -> Figure:
     """One image with its catalogue rows (``table`` already filtered to this image, or None).
 
     The infrared image, when given, is reprojected onto the radio grid first (``imshow(transform=...)``
     is unreliable in WCSAxes) and shown in grey under the radio contours. ``beam``: BMAJ, BMIN[, BPA] in
     degrees (FWHM), drawn in the lower left corner. ``colours``: a colour per morphology class.
+    ``contour_levels`` (image units) and ``contour_key`` (the text in the corner) replace the default radio
+    contours, 3, 6, 12, ... x the clipped MAD rms: a classifier passes the levels its classes were counted on.
     """
     from reproject import reproject_interp
 
@@ -51,12 +54,17 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
                        norm=ImageNormalize(finite * scale, interval=PercentileInterval(99.8), stretch=AsinhStretch()))
         contour_colour, bar_label = "white", "mJy/beam" if scale != 1.0 else unit
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label=bar_label)
-    if rms > 0 and finite.size and finite.max() > 3 * rms:
+    radio_unit = "mJy/beam" if scale != 1.0 else unit
+    if contour_levels is None and rms > 0 and finite.size and finite.max() > 3 * rms:
         # 3 rms and then doubling, as radio astronomers draw them
-        levels = 3 * rms * 2.0 ** np.arange(0, int(np.log2(finite.max() / (3 * rms))) + 1)
+        contour_levels = 3 * rms * 2.0 ** np.arange(0, int(np.log2(finite.max() / (3 * rms))) + 1)
+        contour_key = f"contours: 3, 6, 12, ... x rms\nrms = {rms * scale:.3g} {radio_unit}"
+    levels = np.sort(np.asarray(contour_levels if contour_levels is not None else [], dtype=float))
+    levels = levels[levels <= (finite.max() if finite.size else -np.inf)]
+    if levels.size:
         ax.contour(np.nan_to_num(data, nan=0.0), levels=levels, colors=contour_colour, linewidths=0.6)
-        radio_unit = "mJy/beam" if scale != 1.0 else unit
-        ax.text(0.99, 0.01, f"contours: 3, 6, 12, ... x rms\nrms = {rms * scale:.3g} {radio_unit}",
+    if levels.size and contour_key:
+        ax.text(0.99, 0.01, contour_key,
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="black",
                 bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 2})
     h, w = data.shape

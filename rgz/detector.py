@@ -187,4 +187,4 @@ class Detector:
     # ------------------------------------------------------------------ plotting
     def plot(self, path: str | os.PathLike, table: Table | None = None, *, ir: str | os.PathLike | None = None):
         """An overlay Figure of one image and its rows of ``table`` (matched on the ``image`` column)."""
-        return plot_file(path, table, ir=ir)
+        return plot_file(path, table, ir=ir, rules=self.rules)

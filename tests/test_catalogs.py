@@ -193,3 +193,10 @@ def test_plot(det, tmp_path):
     texts = {tx.get_text() for tx in ax.texts}
     assert {"1C_1P 0.80", "1C_2P 0.60"} <= texts and any(tx.startswith("contours:") for tx in texts)
     assert ax.coords[0].get_axislabel() == "RA (ICRS)"
+    peak = float(np.nanmax(det.data))
+    fig = plot_detections(det.data, det.wcs, t, contour_levels=[peak / 4, peak / 2, 2 * peak], contour_key="my levels")
+    from matplotlib.contour import ContourSet
+
+    cs = next(c for c in fig.axes[0].collections if isinstance(c, ContourSet))
+    assert list(cs.levels) == pytest.approx([peak / 4, peak / 2])  # none above the image's maximum
+    assert "my levels" in {tx.get_text() for tx in fig.axes[0].texts}

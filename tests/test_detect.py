@@ -167,6 +167,16 @@ def test_ir_host_and_plot(fake_model):
     assert len(t) and np.isfinite(t["ir_ra"]).any()
     fig = det.plot(str(path), t, ir=str(WISE))
     assert len(fig.axes[0].patches) == len(t) + 1  # the boxes and the beam
+    # the contours are the class rule's levels (RGZ's 5.2, 9, 15.6 sigma), so peaks counted by eye are the rule's
+    from matplotlib.contour import ContourSet
+
+    from rgz.contours import noise_sigma
+    from rgz.fits_io import read_radio
+
+    levels = next(c for c in fig.axes[0].collections if isinstance(c, ContourSet)).levels
+    assert levels[0] == pytest.approx(det.rules.level_sigma * noise_sigma(read_radio(str(path)).data), rel=1e-5)
+    assert levels[1] / levels[0] == pytest.approx(det.rules.level_factor)
+    assert any("5.2, 9, 15.6" in tx.get_text() for tx in fig.axes[0].texts)
 
 
 def test_torchrun_shards_and_merges(tmp_path):
