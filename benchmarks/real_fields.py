@@ -6,7 +6,8 @@ Each ``mirabest-fields`` image that ``benchmarks/real_split.py`` does not hold o
 100 x 100 px windows (FIRST's 3' cutout) that hold its centre galaxy whole. Labels are measured on the window
 by RGZ's rule: the centre galaxy grouped as ``rgz.simulate.real.centre_source`` groups it (the islands reaching
 within half MiraBest's size plus a beam of its position), every other island that peaks above two lowest
-contours and does not touch the window's edge as a source of its own (the simulator's rule for neighbours).
+contours and does not touch the window's edge as a source of its own (the simulator's rule for neighbours);
+``--pair-arcsec`` leaves out windows where two of those other islands are close enough to be one double.
 OUT_DIR gets SIM_DIR's cutouts (linked) and the real windows in one ``annotations.json``, for
 ``claran train --dataset rgz --data OUT_DIR``.
 """
@@ -28,7 +29,19 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.real_split import DATA, heldout_fields  # noqa: E402
 
 
-def real_windows(out: Path, *, crops: int, seed: int, size: int = 100) -> tuple[list[dict], list[list[dict]]]:
+def _near_pair(labels: np.ndarray, ids: list[int], max_px: float) -> bool:
+    """Whether two of the islands ``ids`` come within ``max_px`` of each other (nearest pixels)."""
+    from scipy import ndimage
+
+    for n, i in enumerate(ids[:-1]):
+        dist = ndimage.distance_transform_edt(labels != i)
+        if any(dist[labels == j].min() <= max_px for j in ids[n + 1 :]):
+            return True
+    return False
+
+
+def real_windows(out: Path, *, crops: int, seed: int, size: int = 100,
+                 pair_arcsec: float = 0.0) -> tuple[list[dict], list[list[dict]]]:
     import pandas as pd
     from astropy.io import fits
     from astropy.nddata import Cutout2D
@@ -77,13 +90,16 @@ def real_windows(out: Path, *, crops: int, seed: int, size: int = 100) -> tuple[
             labs = [label_source(img, w_isl, gids, img.shape, rules)]
             edge = np.zeros(img.shape, bool)
             edge[0], edge[-1], edge[:, 0], edge[:, -1] = True, True, True, True
-            for i in range(1, w_isl.count + 1):
+            others = [i for i in range(1, w_isl.count + 1) if i not in gids]
+            for i in others:
                 m = w_isl.labels == i
-                if i in gids or (m & edge).any() or img[m].max() < 2 * w_isl.levels[0]:
+                if (m & edge).any() or img[m].max() < 2 * w_isl.levels[0]:
                     continue
                 labs.append(label_source(img, w_isl, [i], img.shape, rules))
             if labs[0] is None:
                 continue
+            if pair_arcsec and _near_pair(w_isl.labels, others, pair_arcsec / 1.8):
+                continue  # two neighbouring islands may be one double: its grouping is unknown, so no window
             labs = [dict(a, target=n == 0) for n, a in enumerate(labs) if a is not None]
             name = f"real/{Path(rec.file).stem}_{k}.fits"
             hdr = cut.wcs.to_header()
@@ -100,6 +116,9 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--crops", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pair-arcsec", type=float, default=0.0,
+                    help="leave out windows where two islands other than the centre galaxy's come this close "
+                         "(a neighbouring double would be labelled as two sources; 0: keep all)")
     args = ap.parse_args()
     from rgz.simulate.writer import coco_annotation
 
@@ -107,7 +126,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if not (args.out / "radio").exists():
         os.symlink((args.sim / "radio").resolve(), args.out / "radio")
-    images, anns = real_windows(args.out, crops=args.crops, seed=args.seed)
+    images, anns = real_windows(args.out, crops=args.crops, seed=args.seed, pair_arcsec=args.pair_arcsec)
     next_img = max(im["id"] for im in coco["images"]) + 1
     next_ann = max(a["id"] for a in coco["annotations"]) + 1
     for im, labs in zip(images, anns, strict=True):

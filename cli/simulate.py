@@ -54,6 +54,9 @@ def _exclusions(path: str | None, option: str = "--exclude-backgrounds") -> tupl
 @click.option("--exclude-real", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Text list of file names in --real-sources to leave out (fields kept for validation: "
                    "benchmarks/real_split.py writes it).")
+@click.option("--close-companions", type=click.FloatRange(min=0.0, max=1.0), default=0.0, show_default=True,
+              help="Share of cutouts with one unrelated field source 11-36\" (6-20 FIRST pixels) from the target, "
+                   "labelled as a source of its own (teaches that close pairs are not always one double).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes.")
 @click.option("--class-balance", is_flag=True,
               help="Draw target classes near uniformly (15/15/20/15/20/15% for 1C_1P..3C_3P) instead of the RGZ "
@@ -70,7 +73,8 @@ def _exclusions(path: str | None, option: str = "--exclude-backgrounds") -> tupl
 @click.option("--overwrite", is_flag=True, help="Replace the simulated files of a non-empty OUTDIR.")
 def simulate(outdir: str, count: int, seed: int, survey: str, size: int | None, pixel_scale: float | None,
              ir: bool, backgrounds: str | None, exclude_backgrounds: str | None, real_sources: str | None,
-             real_fraction: float, exclude_real: str | None, workers: int, class_balance: bool, randomise: bool,
+             real_fraction: float, exclude_real: str | None, close_companions: float, workers: int,
+             class_balance: bool, randomise: bool,
              label_sigma: float, label_factor: float, label_boxes: str, overwrite: bool) -> None:
     """Write COUNT simulated FIRST (or --survey) cutouts with RGZ labels to OUTDIR (radio/, ir/, annotations.json)."""
     from rgz.simulate import LabelRules, SimConfig, write_dataset
@@ -78,7 +82,8 @@ def simulate(outdir: str, count: int, seed: int, survey: str, size: int | None, 
     given = {k: v for k, v in (("size", size), ("pixel_scale", pixel_scale)) if v is not None}
     n_levels = 13 if abs(label_factor - 3**0.5) < 1e-6 else 28  # the same top level as RGZ's 13 x sqrt 3
     boxes = {"rgz": {}, "islands": {"interpolate": False, "box_side": "longer"}}[label_boxes]
-    cfg = SimConfig.for_survey(survey.lower(), **given, real_source_fraction=real_fraction, rules=LabelRules(
+    cfg = SimConfig.for_survey(survey.lower(), **given, real_source_fraction=real_fraction,
+                               close_companion=close_companions, rules=LabelRules(
         level_sigma=label_sigma, level_factor=label_factor, n_levels=n_levels, **boxes))
     for option, given_folder in (("--real-sources", real_sources), ("--backgrounds", backgrounds)):
         if given_folder is not None and (cfg.survey != "first" or abs(cfg.pixel_scale - 1.8) > 0.09):

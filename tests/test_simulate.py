@@ -190,3 +190,26 @@ def test_label_rule_options(tmp_path):
     # the default is RGZ's own ladder: 3 sqrt 3 sigma, x sqrt 3, 13 levels
     assert LabelRules().level_sigma == pytest.approx(3 * 3**0.5) and LabelRules().level_factor == pytest.approx(3**0.5)
     assert LabelRules().n_levels == 13
+
+
+def _near_centre_neighbours(fields, size: int, radius: float) -> int:
+    c = (size - 1) / 2 + 0.5  # detector coordinates of the cutout centre
+    return sum(any(np.hypot(px - c, py - c) < radius for lab in f.labels if not lab["target"]
+                   for px, py in lab["peaks"]) for f in fields)
+
+
+def test_close_companions(tmp_path, capsys):
+    """close_companion puts an unrelated source 6-20 px from the target, labelled on its own (not merged into
+    the target's label); without it field sources keep neighbour_min_sep from the centre."""
+    rng = np.random.default_rng(4)
+    one = (1, 0, 0, 0, 0, 0)  # compact targets: a companion cannot hide in a large target's islands
+    with_c = [simulate_field(rng, SimConfig(close_companion=1.0, class_weights=one)) for _ in range(16)]
+    without = [simulate_field(rng, SimConfig(class_weights=one)) for _ in range(16)]
+    assert _near_centre_neighbours(with_c, 100, 22) >= 10
+    assert _near_centre_neighbours(without, 100, 22) <= 3
+    assert SimConfig.for_survey("vlass").close_companion_sep == pytest.approx((10.8, 36.0))  # the same arcsec
+    main(["simulate", "--count", "2", "--seed", "1", "--close-companions", "0.3", str(tmp_path / "c")])
+    assert json.loads((tmp_path / "c" / "annotations.json").read_text())["info"]["config"]["close_companion"] == 0.3
+    with pytest.raises(SystemExit) as e:
+        main(["simulate", "--count", "2", "--close-companions", "1.5", str(tmp_path / "d")])
+    assert e.value.code != 0 and "--close-companions" in capsys.readouterr().err

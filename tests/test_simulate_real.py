@@ -115,3 +115,15 @@ def test_real_mirabest_stamps():
     rs = RealSources(folder, exclude=frozenset(set(names) - keep))
     assert len(rs) >= 0.7 * len(keep)
     assert sum(1 for c in range(1, 7) if rs.by_class[c]) >= 5
+
+
+def test_real_windows_pair_check():
+    """benchmarks/real_fields.py --pair-arcsec: two islands within the distance (nearest pixels) are a possible
+    double, so such a window's island-by-island labels are not trusted."""
+    from benchmarks.real_fields import _near_pair
+
+    labels = np.zeros((40, 40), int)
+    labels[5:8, 5:8], labels[5:8, 14:17], labels[30:33, 30:33] = 1, 2, 3
+    assert _near_pair(labels, [1, 2, 3], 7.0)  # 1 and 2: 7 px between nearest pixels
+    assert not _near_pair(labels, [1, 2, 3], 6.0)
+    assert not _near_pair(labels, [1, 3], 20.0) and not _near_pair(labels, [3], 50.0)

@@ -40,6 +40,12 @@ class SimConfig:
     neighbour_flux_min: float = 1e-3
     neighbour_min_sep: float = 12.0  # px from the centre: RGZ targets were picked as isolated-ish
     label_min_contours: float = 2.0  # a neighbour is labelled when it peaks above this many lowest contours
+    # share of cutouts that also get one unrelated field source close to the target (close_companion_sep px from
+    # the centre, so inside neighbour_min_sep): RGZ's volunteers marked such pairs as two sources, and the network
+    # must see that two nearby islands are not always one double (issue 12: close pairs merged on real sky)
+    close_companion: float = 0.0
+    close_companion_sep: tuple[float, float] = (6.0, 20.0)
+    close_companion_flux: tuple[float, float] = (2e-3, 50e-3)  # Jy, log-uniform: bright enough to be labelled
     clean_bias: float = 0.25e-3
     sidelobe_min_peak: float = 10e-3  # Jy/beam
     p_stripes: float = 0.1
@@ -67,6 +73,8 @@ class SimConfig:
         base = dict(survey=s.name, size=s.cutout_pixels, pixel_scale=s.pixel_scale_arcsec, rms_median=s.rms_jy,
                     rms_range=s.rms_range_jy,
                     neighbour_min_sep=cls.neighbour_min_sep * cls.pixel_scale / s.pixel_scale_arcsec,  # FIRST's 21.6"
+                    close_companion_sep=tuple(v * cls.pixel_scale / s.pixel_scale_arcsec
+                                              for v in cls.close_companion_sep),  # FIRST's 11-36"
                     any_class=s.bmaj_arcsec > 3 * FIRST.bmaj_arcsec)
         return cls(**{**base, **kwargs})
 
@@ -206,6 +214,10 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
             src = Source(*(np.zeros(0),) * 6, kind="real")
             origin = placed[1]
         sources, origins = [src], [origin]
+        if cfg.close_companion and rng.uniform() < cfg.close_companion:
+            r, phi = rng.uniform(*cfg.close_companion_sep), rng.uniform(0, 2 * np.pi)
+            sources.append(sample_neighbour(rng, float(np.exp(rng.uniform(*np.log(cfg.close_companion_flux))))))
+            origins.append((centre[0] + r * np.cos(phi), centre[1] + r * np.sin(phi)))
         for _ in range(rng.poisson(cfg.neighbour_density * area_deg2)):
             u = rng.uniform()
             nflux = cfg.neighbour_flux_min * (1 - u) ** (-1 / 0.7)  # N(>S) ~ S^-0.7 (FIRST counts, mJy range)
