@@ -11,8 +11,14 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
+from astropy.wcs.utils import proj_plane_pixel_scales
 
-__all__ = ["equatorial_j2000", "pixel_to_icrs", "icrs_to_pixel", "frame_label"]
+__all__ = ["equatorial_j2000", "pixel_to_icrs", "icrs_to_pixel", "frame_label", "pixel_scale_arcsec"]
+
+
+def pixel_scale_arcsec(wcs: WCS) -> float:
+    """Mean pixel side in arcsec of a celestial WCS (its first two axes)."""
+    return float(np.mean(proj_plane_pixel_scales(wcs)[:2])) * 3600.0
 
 
 def equatorial_j2000(wcs: WCS) -> bool:

@@ -11,7 +11,6 @@ import numpy as np
 from astropy.table import Column as TableColumn
 from astropy.table import Table
 from astropy.wcs import WCS
-from astropy.wcs.utils import proj_plane_pixel_scales
 
 from .measure import (
     beam_area_pixels,
@@ -25,7 +24,7 @@ from .measure import (
 from .naming import iau_name
 from .noise import box_px_for, rms_at, rms_map
 from .schema import FLAGS, ClassScheme, Column, columns, component_columns
-from .sky import icrs_to_pixel
+from .sky import icrs_to_pixel, pixel_scale_arcsec
 
 __all__ = ["ImageDetections", "build_catalog", "build_tables", "empty_catalog", "empty_components", "local_rms",
            "renumber"]
@@ -67,11 +66,7 @@ class ImageDetections:
 
 def local_rms(data: np.ndarray, wcs: WCS, beam: tuple[float, ...] | None = None) -> np.ndarray:
     """The catalogue's background rms map of an image (window from its pixel scale and beam in degrees)."""
-    return rms_map(data, box_px=box_px_for(_pixel_arcsec(wcs), beam[0] * 3600.0 if beam else None))
-
-
-def _pixel_arcsec(wcs: WCS) -> float:
-    return float(np.mean(proj_plane_pixel_scales(wcs)[:2])) * 3600.0
+    return rms_map(data, box_px=box_px_for(pixel_scale_arcsec(wcs), beam[0] * 3600.0 if beam else None))
 
 
 def empty_catalog(scheme: ClassScheme | Sequence[str] = ClassScheme()) -> Table:

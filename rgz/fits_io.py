@@ -21,8 +21,8 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS, FITSFixedWarning
-from astropy.wcs.utils import proj_plane_pixel_scales
 
+from catalogs.sky import pixel_scale_arcsec
 from claran.errors import UserError
 
 from .surveys import FIRST
@@ -80,11 +80,6 @@ class RadioImage:
         """Sky position of the image centre (astropy pixel ((W-1)/2, (H-1)/2))."""
         h, w = self.data.shape
         return self.wcs.pixel_to_world((w - 1) / 2.0, (h - 1) / 2.0)
-
-
-def pixel_scale_arcsec(wcs: WCS) -> float:
-    """Mean pixel side in arcsec of a 2-D celestial WCS."""
-    return float(np.mean(proj_plane_pixel_scales(wcs)) * 3600.0)
 
 
 # BUNIT spellings -> (canonical unit, factor to it). Uppercase-only headers ("MJY/BEAM") mean mJy: a
