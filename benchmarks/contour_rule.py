@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.real_sky import DATA, dr1_sources, iou, truth_in_field  # noqa: E402
+from benchmarks.real_sky import DATA, dr1_sources, iou, islands_under, truth_in_field  # noqa: E402
 from rgz import RGZ_CLASSES  # noqa: E402
 from rgz.contours import LabelRules, class_id, classify_boxes, count_peaks, find_islands, source_box  # noqa: E402
 from rgz.coords import astropy_to_detector  # noqa: E402
@@ -80,17 +80,12 @@ def rule_on_source(src: dict, rules: LabelRules, islands_cache: dict) -> tuple[i
         islands_cache[key] = find_islands(src["image"], rules, min_diag=rules.min_diag_fraction * 100)
     isl = islands_cache[key]
     levels = isl.sigma * rules.level_sigma * rules.level_factor ** np.arange(rules.n_levels)
-    ids = set()
-    for x, y in np.rint(src["pos"]).astype(int):
-        win = isl.labels[max(0, y - 3):y + 4, max(0, x - 3):x + 4]
-        if win.any():
-            ids.add(int(np.bincount(win.ravel())[1:].argmax()) + 1)
-    if not ids:
+    ids_l = islands_under(isl.labels, src["pos"])
+    if not ids_l:
         return 0, None, None
-    ids_l = sorted(ids)
     n_p = count_peaks(src["image"], np.isin(isl.labels, ids_l), levels)
     box = source_box(isl, ids_l, src["image"].shape, rules.square_boxes, image=src["image"], rules=rules)
-    return len(ids), class_id(len(ids), n_p), box
+    return len(ids_l), class_id(len(ids_l), n_p), box
 
 
 def evaluate(rules: LabelRules, dr1: list[dict], dev: list, cache: dict) -> dict:

@@ -1,0 +1,64 @@
+"""Two models' real-sky results compared source by source: is a difference more than a few sources?
+
+    python benchmarks/compare_real_sky.py A.json B.json
+
+A.json and B.json are written by ``benchmarks/real_sky.py --json``. For the DR1 class accuracy (151 sources) and
+the MiraBest grouping (hundreds of held-out galaxies), the sources that B gets right and A wrong, and the other
+way round, with the two-sided sign-test p-value of that split (McNemar's exact test): the sources both get right
+or both get wrong say nothing about which model is better. The windows' mAP50 is printed with each run's
+bootstrap interval (it has no per-source outcome: AP ranks rows across windows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def paired(a: list[dict], b: list[dict], key: str, ok: str) -> dict:
+    """Sources (matched on ``key``) that only B gets right (``gained``) and only A gets right (``lost``)."""
+    from scipy.stats import binomtest
+
+    amap = {s[key]: bool(s[ok]) for s in a}
+    common = [s for s in b if s[key] in amap]
+    gained = sorted(s[key] for s in common if s[ok] and not amap[s[key]])
+    lost = sorted(s[key] for s in common if not s[ok] and amap[s[key]])
+    n = len(gained) + len(lost)
+    p = binomtest(len(gained), n).pvalue if n else 1.0
+    return {"n": len(common), "gained": gained, "lost": lost, "p": float(p)}
+
+
+def compare(a: dict, b: dict) -> dict:
+    out = {}
+    for name, section, key, ok in (("DR1 class", "dr1_class", "first_id", "class_ok"),
+                                   ("MiraBest grouping", "mirabest_grouping", "file", "grouped"),
+                                   ("MiraBest grouping and class", "mirabest_grouping", "file", "class_ok")):
+        if "sources" not in a.get(section, {}) or "sources" not in b.get(section, {}):
+            continue  # written before real_sky.py kept per-source outcomes
+        out[name] = paired(a[section]["sources"], b[section]["sources"], key, ok)
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("a", type=Path)
+    ap.add_argument("b", type=Path)
+    args = ap.parse_args(argv)
+    a, b = (json.loads(p.read_text()) for p in (args.a, args.b))
+    print(f"A = {a.get('model')}, B = {b.get('model')}")
+    for tag, r in (("A", a), ("B", b)):
+        box = r["dr1_boxes"]
+        ci = " (90 %: {:.3f}-{:.3f})".format(*box["mAP50_90"]) if "mAP50_90" in box else ""
+        print(f"  {tag}: DR1 windows mAP50 {box['mAP50']:.3f}{ci}")
+    res = compare(a, b)
+    for name, r in res.items():
+        print(f"{name}: of {r['n']} sources B gets {len(r['gained'])} right that A does not, and {len(r['lost'])} "
+              f"wrong that A gets right (sign test p = {r['p']:.2f})")
+    if not res:
+        print("no per-source outcomes in these files: rerun benchmarks/real_sky.py to write them")
+    return res
+
+
+if __name__ == "__main__":
+    main()
