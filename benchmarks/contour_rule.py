@@ -79,7 +79,7 @@ def rule_on_source(src: dict, rules: LabelRules, islands_cache: dict) -> tuple[i
     if key not in islands_cache:
         islands_cache[key] = find_islands(src["image"], rules, min_diag=rules.min_diag_fraction * 100)
     isl = islands_cache[key]
-    levels = isl.sigma * rules.level_sigma * rules.level_factor ** np.arange(rules.n_levels)
+    levels = rules.levels(isl.sigma)  # the cached islands may come from another factor
     ids_l = islands_under(isl.labels, src["pos"])
     if not ids_l:
         return 0, None, None

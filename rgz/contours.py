@@ -47,6 +47,10 @@ class LabelRules:
     # boxes of one-component sources have the extent as their side); "longer": the joint box's longer side
     box_side: str = "diagonal"
 
+    def levels(self, sigma: float) -> np.ndarray:
+        """The contour ladder in image units: ``sigma`` x ``level_sigma`` x ``level_factor``^k, k < ``n_levels``."""
+        return sigma * self.level_sigma * self.level_factor ** np.arange(self.n_levels)
+
     def __post_init__(self) -> None:
         if self.box_side not in ("diagonal", "longer"):
             raise ValueError(f"box_side={self.box_side!r}: expected 'diagonal' or 'longer'")
@@ -75,7 +79,7 @@ def find_islands(image: np.ndarray, rules: LabelRules = LabelRules(), sigma: flo
     dropped (default: ``rules.min_diag_fraction`` of the image width, RGZ's rule for a 3' cutout); with
     ``rules.interpolate`` the diagonal is the contour's, as RGZ measured it."""
     sigma = noise_sigma(image) if sigma is None else sigma
-    levels = sigma * rules.level_sigma * rules.level_factor ** np.arange(rules.n_levels)
+    levels = rules.levels(sigma)
     img = np.nan_to_num(image, nan=-np.inf)
     lab, n = ndimage.label(img >= levels[0], structure=_EIGHT)
     slices = ndimage.find_objects(lab)

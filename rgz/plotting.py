@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 from astropy.table import Table
 
 from .contours import LabelRules, noise_sigma
@@ -29,9 +28,9 @@ def plot_image(path: str | os.PathLike, image: RadioImage, table: Table | None =
         rows = table[table["image"] == str(path)]
     beam = (image.beam.bmaj / 3600.0, image.beam.bmin / 3600.0, image.beam.bpa) if image.beam else None
     sigma = noise_sigma(image.data)
-    levels = sigma * rules.level_sigma * rules.level_factor ** np.arange(rules.n_levels)
+    levels = rules.levels(sigma)
     scale, unit = (1e3, "mJy/beam") if image.bunit == "Jy/beam" else (1.0, image.bunit)
-    first = ", ".join(f"{rules.level_sigma * rules.level_factor**k:.3g}" for k in range(3))
+    first = ", ".join(f"{v:.3g}" for v in rules.levels(1.0)[:3])
     key = (f"contours: {first}, ... x sigma (the class rule's)\n"
            f"sigma = {sigma * scale:.3g} {unit} (MAD)")
     return plot_detections(image.data, image.wcs, rows, ir=ir.data if ir else None,
