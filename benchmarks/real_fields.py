@@ -6,7 +6,8 @@ Each ``mirabest-fields`` image that ``benchmarks/real_split.py`` does not hold o
 100 x 100 px windows (FIRST's 3' cutout) that hold its centre galaxy whole. Labels are measured on the window
 by RGZ's rule: the centre galaxy grouped as ``rgz.simulate.real.centre_source`` groups it (the islands reaching
 within half MiraBest's size plus a beam of its position), every other island that peaks above two lowest
-contours and does not touch the window's edge as a source of its own (the simulator's rule for neighbours);
+contours and does not touch the window's edge as a source of its own (the simulator's rule for neighbours,
+``rgz.simulate.sky.neighbour_label``);
 ``--pair-arcsec`` leaves out windows where two of those other islands are close enough to be one double.
 OUT_DIR gets SIM_DIR's cutouts (linked) and the real windows in one ``annotations.json``, for
 ``claran train --dataset rgz --data OUT_DIR``.
@@ -49,7 +50,7 @@ def real_windows(out: Path, *, crops: int, seed: int, size: int = 100,
 
     from rgz.contours import LabelRules, find_islands
     from rgz.simulate.real import GALAXY_MARGIN_ARCSEC, centre_source
-    from rgz.simulate.sky import label_source
+    from rgz.simulate.sky import label_source, neighbour_label
 
     rules = LabelRules()
     labels = pd.read_csv(DATA / "mirabest-fields" / "labels.csv")
@@ -87,20 +88,14 @@ def real_windows(out: Path, *, crops: int, seed: int, size: int = 100,
             if found_w is None:
                 continue
             _, gids, _ = found_w
-            labs = [label_source(img, w_isl, gids, img.shape, rules)]
-            edge = np.zeros(img.shape, bool)
-            edge[0], edge[-1], edge[:, 0], edge[:, -1] = True, True, True, True
-            others = [i for i in range(1, w_isl.count + 1) if i not in gids]
-            for i in others:
-                m = w_isl.labels == i
-                if (m & edge).any() or img[m].max() < 2 * w_isl.levels[0]:
-                    continue
-                labs.append(label_source(img, w_isl, [i], img.shape, rules))
-            if labs[0] is None:
+            target = label_source(img, w_isl, gids, img.shape, rules)
+            if target is None:
                 continue
+            others = [i for i in range(1, w_isl.count + 1) if i not in gids]
             if pair_arcsec and _near_pair(w_isl.labels, others, pair_arcsec / 1.8):
                 continue  # two neighbouring islands may be one double: its grouping is unknown, so no window
-            labs = [dict(a, target=n == 0) for n, a in enumerate(labs) if a is not None]
+            labs = [dict(target, target=True)] + [a for a in (neighbour_label(img, w_isl, [i], rules, 2.0)
+                                                              for i in others) if a is not None]
             name = f"real/{Path(rec.file).stem}_{k}.fits"
             hdr = cut.wcs.to_header()
             hdr["BUNIT"], hdr["BMAJ"], hdr["BMIN"], hdr["BPA"] = "JY/BEAM", 5.4 / 3600, 5.4 / 3600, 0.0
@@ -122,6 +117,10 @@ def main() -> None:
     args = ap.parse_args()
     from rgz.simulate.writer import coco_annotation
 
+    if not (args.sim / "annotations.json").is_file():
+        sys.exit(f"{args.sim}: no annotations.json (give a folder written by claran simulate)")
+    if not (DATA / "mirabest-fields" / "labels.csv").is_file():
+        sys.exit(f"{DATA / 'mirabest-fields'}: not found (this script needs ../shared/data)")
     coco = json.loads((args.sim / "annotations.json").read_text())
     args.out.mkdir(parents=True, exist_ok=True)
     if not (args.out / "radio").exists():

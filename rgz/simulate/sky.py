@@ -147,6 +147,18 @@ def label_source(image, isl, ids, shape, rules) -> dict | None:
             "n_components": len(ids), "n_peaks": min(n_p, 3), "peaks": pk}
 
 
+def neighbour_label(image, isl, ids, rules, min_contours: float) -> dict | None:
+    """RGZ's label of a source beside the target, or None where RGZ would not have boxed it: no class, a peak
+    under ``min_contours`` lowest contours, or cut by the cutout's edge."""
+    mask = np.isin(isl.labels, ids)
+    if not ids or np.nanmax(image[mask]) < min_contours * isl.levels[0]:
+        return None
+    if mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any():
+        return None
+    lab = label_source(image, isl, ids, image.shape, rules)
+    return None if lab is None else dict(lab, target=False)
+
+
 def _place_stamp(rng: np.random.Generator, stamp: np.ndarray, sigma: float, shape: tuple[int, int],
                  rules: LabelRules) -> tuple[np.ndarray, tuple[float, float]] | None:
     """A real stamp pasted (whole pixels, no resampling) so that the brightest pixel of one of its components,
@@ -188,7 +200,6 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
     w = np.asarray(cfg.class_weights, dtype=np.float64)
     centre = ((cfg.size - 1) / 2, (cfg.size - 1) / 2)  # astropy pixel of the cutout centre
     area_deg2 = (cfg.size * ps / 3600.0) ** 2
-    yy, xx = np.mgrid[0 : cfg.size, 0 : cfg.size]
     for attempt in range(cfg.max_tries * 4):
         if attempt % cfg.max_tries == 0:
             want = int(rng.choice(6, p=w / w.sum())) + 1
@@ -251,15 +262,9 @@ def simulate_field(rng: np.random.Generator, cfg: SimConfig = SimConfig(),
         target["target"] = True
         labels = [target]
         for ids in owners[1:]:
-            lab = label_source(image, isl, ids, shape, cfg.rules)
-            if lab is None or np.nanmax(image[np.isin(isl.labels, ids)]) < cfg.label_min_contours * isl.levels[0]:
-                continue
-            touches = np.isin(isl.labels, ids) & ((xx == 0) | (yy == 0) | (xx == cfg.size - 1) |
-                                                   (yy == cfg.size - 1))
-            if touches.any():  # cut by the cutout edge: RGZ would not box it reliably
-                continue
-            lab["target"] = False
-            labels.append(lab)
+            lab = neighbour_label(image, isl, ids, cfg.rules, cfg.label_min_contours)
+            if lab is not None:
+                labels.append(lab)
         hosts = [(o[0] + s.host[0] / ps, o[1] + s.host[1] / ps, i == 0)  # a real target's host: its anchor
                  for i, (s, o) in enumerate(zip(sources, origins, strict=True))]
         return Field(image, ra, dec, beam, rms, labels, hosts, src.kind, real)
