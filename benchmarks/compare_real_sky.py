@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.real_sky import interval_text  # noqa: E402
 
 
 def paired(a: list[dict], b: list[dict], key: str, ok: str) -> dict:
@@ -45,12 +50,17 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("a", type=Path)
     ap.add_argument("b", type=Path)
     args = ap.parse_args(argv)
-    a, b = (json.loads(p.read_text()) for p in (args.a, args.b))
+    runs = []
+    for p in (args.a, args.b):
+        try:
+            runs.append(json.loads(p.read_text()))
+        except (OSError, ValueError) as e:
+            sys.exit(f"{p}: cannot read it as benchmarks/real_sky.py --json output ({e})")
+    a, b = runs
     print(f"A = {a.get('model')}, B = {b.get('model')}")
     for tag, r in (("A", a), ("B", b)):
         box = r["dr1_boxes"]
-        ci = " (90 %: {:.3f}-{:.3f})".format(*box["mAP50_90"]) if "mAP50_90" in box else ""
-        print(f"  {tag}: DR1 windows mAP50 {box['mAP50']:.3f}{ci}")
+        print(f"  {tag}: DR1 windows mAP50 {box['mAP50']:.3f}{interval_text(box.get('mAP50_90'))}")
     res = compare(a, b)
     for name, r in res.items():
         print(f"{name}: of {r['n']} sources B gets {len(r['gained'])} right that A does not, and {len(r['lost'])} "

@@ -277,6 +277,23 @@ def interval(values, stat=np.mean, n: int = 1000, seed: int = 0) -> list[float]:
     return [float(x) for x in np.percentile(got, [5, 95])]
 
 
+def score_windows(scorer, truth: dict, tables: dict, work: Path, tag: str, n_boot: int, empty) -> dict:
+    """The judge's mAP50 of windows (``truth``) against their rows (``tables``: window -> rows; ``empty``: a
+    table with no rows), with a bootstrap interval from ``n_boot`` resamples (0: none)."""
+    from astropy.table import vstack
+
+    res = score_text(scorer, truth, vstack(list(tables.values())) if tables else empty, work, tag)
+    res.pop("centre_accuracy")  # the judge's centre pixel is that of a 100 px cutout
+    if n_boot and tables:
+        res["mAP50_90"] = windows_interval(scorer, truth, tables, work, n_boot)
+    return res
+
+
+def interval_text(values: list[float] | None) -> str:
+    """`` (90 %: lo-hi)`` for a bootstrap interval, or nothing when there is none."""
+    return " (90 %: {:.3f}-{:.3f})".format(*values) if values else ""
+
+
 def windows_interval(scorer, truth: dict, tables: dict, work: Path, n: int, seed: int = 0) -> list[float]:
     """90 % bootstrap interval of the windows' mAP50, windows resampled with replacement (renamed apart)."""
     from astropy.table import vstack
@@ -398,25 +415,19 @@ def main(argv: list[str] | None = None) -> dict:
         wcs = out.wcs
 
         # 2. mAP50 on 3' windows around the boxed DR1 sources
-        dr1_truth, rows, tables = {}, [], {}
+        dr1_truth, tables = {}, {}
         for s in srcs:
             if not s["png_boxes"] or s["field"] not in wcs:
                 continue
             w = wcs[s["field"]]
-            scale = pixel_scale_arcsec(w)
             key = f"{s['first_id']}.fits"
             dr1_truth[key] = {"objects": truth_in_field(s, w)}
-            rows.append(window_rows(by_field[s["field"]], key, w, s["ra"], s["dec"], WINDOW_ARCSEC / 2 / scale))
-            if len(rows[-1]):
-                tables[key] = rows[-1]
-        rows = [r for r in rows if len(r)]
-        table = vstack(rows) if rows else out.table[:0]
-        res["dr1_boxes"] = score_text(scorer, dr1_truth, table, work, "dr1")
-        res["dr1_boxes"].pop("centre_accuracy")  # the judge's centre pixel is that of a 100 px cutout
-        if args.bootstrap and tables:
-            res["dr1_boxes"]["mAP50_90"] = windows_interval(scorer, dr1_truth, tables, work, args.bootstrap)
+            t = window_rows(by_field[s["field"]], key, w, s["ra"], s["dec"], WINDOW_ARCSEC / 2 / pixel_scale_arcsec(w))
+            if len(t):
+                tables[key] = t
+        res["dr1_boxes"] = score_windows(scorer, dr1_truth, tables, work, "dr1", args.bootstrap, out.table[:0])
         if args.details:
-            print_details(dr1_truth, table)
+            print_details(dr1_truth, vstack(list(tables.values())) if tables else out.table[:0])
         # 2b. the same on windows around all DR1 sources, RGZ's grouping and class, boxes by the rule
         rule_truth, r_tables = {}, {}
         for key, v in dr1_rule_windows(srcs, wcs).items():
@@ -428,11 +439,8 @@ def main(argv: list[str] | None = None) -> dict:
                        for o in v["objects"]) for r in t]] if len(t) else t
             if len(t):
                 r_tables[key] = t
-        r_table = vstack(list(r_tables.values())) if r_tables else out.table[:0]
-        res["dr1_rule_windows"] = score_text(scorer, rule_truth, r_table, work, "dr1rule")
-        res["dr1_rule_windows"].pop("centre_accuracy")
-        if args.bootstrap and r_tables:
-            res["dr1_rule_windows"]["mAP50_90"] = windows_interval(scorer, rule_truth, r_tables, work, args.bootstrap)
+        res["dr1_rule_windows"] = score_windows(scorer, rule_truth, r_tables, work, "dr1rule", args.bootstrap,
+                                                out.table[:0])
 
         # 3. class accuracy and 4. sizes against ang_extent
         right, n, confusion, ext, each = 0, 0, {}, [], []
@@ -479,13 +487,12 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"dev (18 cutouts; settings before this benchmark saw them): {res['dev']['report']}")
     print(f"DR1 boxed sources in MiraBest fields: {res['dr1_boxes']['report'].splitlines()[0]}")
     print(f"  {res['dr1_boxes']['n_images']} windows: mAP50 {res['dr1_boxes']['mAP50']:.3f}"
-          + (" (90 %: {:.3f}-{:.3f})".format(*res["dr1_boxes"]["mAP50_90"]) if "mAP50_90" in res["dr1_boxes"] else ""))
+          + interval_text(res["dr1_boxes"].get("mAP50_90")))
     rw = res["dr1_rule_windows"]
     print(f"DR1 sources, all with a class (RGZ's grouping and class, rule boxes): {rw['report'].splitlines()[0]}")
-    print(f"  {rw['n_images']} windows: mAP50 {rw['mAP50']:.3f}"
-          + (" (90 %: {:.3f}-{:.3f})".format(*rw["mAP50_90"]) if "mAP50_90" in rw else ""))
+    print(f"  {rw['n_images']} windows: mAP50 {rw['mAP50']:.3f}" + interval_text(rw.get("mAP50_90")))
     print(f"DR1 class accuracy (row containing the source): {res['dr1_class']['accuracy']:.3f} "
-          f"of {res['dr1_class']['n']} (90 %: {{:.3f}}-{{:.3f}})".format(*res["dr1_class"]["accuracy_90"]))
+          f"of {res['dr1_class']['n']}" + interval_text(res["dr1_class"]["accuracy_90"]))
     for t, got in sorted(res["dr1_class"]["confusion"].items()):
         print(f"  {t}: " + ", ".join(f"{k} {v}" for k, v in sorted(got.items())))
     print(f"box size / ang_extent: {res['size_vs_ang_extent']}")
@@ -493,10 +500,9 @@ def main(argv: list[str] | None = None) -> dict:
     print("confident MiraBest class vs centre row's components: "
           + "; ".join(f"{k}: " + ", ".join(f"{c} {v}" for c, v in sorted(d.items())) for k, d in sorted(fr.items())))
     g = res["mirabest_grouping"]
-    print(f"MiraBest centre galaxies ({g['n']}, rule grouping given): one row at IoU >= 0.5 {g['grouped']:.3f} "
-          "({:.3f}-{:.3f}), ".format(*g["grouped_90"])
-          + f"and the rule's class {g['grouped_and_class']:.3f} " + "({:.3f}-{:.3f}); per class ".format(
-              *g["grouped_and_class_90"]) + ", ".join(
+    print(f"MiraBest centre galaxies ({g['n']}, rule grouping given): one row at IoU >= 0.5 {g['grouped']:.3f}"
+          + interval_text(g["grouped_90"]) + f", and the rule's class {g['grouped_and_class']:.3f}"
+          + interval_text(g["grouped_and_class_90"]) + "; per class " + ", ".join(
               f"{k} {v['grouped_and_class']:.2f} of {v['n']}" for k, v in sorted(g["per_class"].items())))
     print(f"{res['seconds']:.0f} s")
     if args.json:

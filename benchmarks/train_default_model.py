@@ -121,13 +121,13 @@ def main() -> None:
             sys.exit(f"{logdir}: no checkpoint to fine-tune")
         if not held.exists():
             run([sys.executable, str(ROOT / "benchmarks" / "real_split.py"), str(held)])
-        sim_real, mixed = args.work / "train-real-sim", real
+        sim_real = args.work / "train-real-sim"  # simulations only; ``real`` is them plus the real windows
         if not (sim_real / "annotations.json").exists():
             run([*claran, "simulate", "--count", "5000", "--seed", "3001", "--class-balance", "--randomise", *bg,
                  "--real-sources", str(SHARED / "mirabest-fields"), "--exclude-real", str(held),
                  "--real-fraction", "0.8", "--workers", "2", str(sim_real)])
-        if not (mixed / "annotations.json").exists():
-            run([sys.executable, str(ROOT / "benchmarks" / "real_fields.py"), str(sim_real), str(mixed)])
+        if not (real / "annotations.json").exists():
+            run([sys.executable, str(ROOT / "benchmarks" / "real_fields.py"), str(sim_real), str(real)])
         end = args.finetune
         run([*claran, "train", "--dataset", "rgz", "--data", str(real), "--preset", "rgz-small",
              "--load", str(base[-1]), "--logdir", str(ft_log), "--no-progress", "--config",
