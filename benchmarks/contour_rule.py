@@ -69,27 +69,61 @@ def load_dr1(data: Path) -> list[dict]:
             o = min(objs, key=lambda o: np.hypot((o["box"][0] + o["box"][2]) / 2 - cx, (o["box"][1] + o["box"][3]) / 2 - cy))
             box = astropy_to_detector(np.asarray(o["box"], dtype=np.float64))
         out.append({"image": img, "pos": np.stack([px, py], 1), "cls": cls, "box": box, "ang_extent": s["ang_extent"],
-                    "arcsec_per_px": pixel_scale_arcsec(w)})
+                    "arcsec_per_px": pixel_scale_arcsec(w), "centre": w.world_to_pixel_values(s["ra"], s["dec"])})
     return out
 
 
-def rule_on_source(src: dict, rules: LabelRules, islands_cache: dict) -> tuple[int, int | None, np.ndarray | None]:
-    """Components under the catalogued positions (the largest island within 3 px of each), class and box."""
-    key = (id(src["image"]), rules.level_sigma, rules.min_diag_fraction)
+def conrec_regions(img: np.ndarray, level: float) -> tuple[np.ndarray, int]:
+    """Regions of ``img >= level`` joined as CONREC's interpolated lines join them: pixels sharing an edge, and
+    diagonal neighbours only where their cell's centre (the mean of its four pixels) is above the level too."""
+    from scipy import ndimage
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    lab, n = ndimage.label(img >= level)
+    with np.errstate(invalid="ignore"):
+        centre = (img[:-1, :-1] + img[:-1, 1:] + img[1:, :-1] + img[1:, 1:]) / 4 >= level
+    links = np.concatenate([np.stack([p[m], q[m]]) for p, q in ((lab[:-1, :-1], lab[1:, 1:]), (lab[:-1, 1:], lab[1:, :-1]))
+                            for m in [centre & (p > 0) & (q > 0) & (p != q)]], axis=1)
+    if n < 2 or not links.size:
+        return lab, n
+    m, comp = connected_components(coo_matrix((np.ones(links.shape[1]), tuple(links)), shape=(n + 1, n + 1)),
+                                   directed=False)
+    return np.where(lab > 0, comp[lab] + 1, 0), m - 1  # component ids of regions; background is its own
+
+
+def count_peaks_conrec(image: np.ndarray, mask: np.ndarray, levels: np.ndarray) -> int:
+    """``rgz.contours.count_peaks`` with regions joined as CONREC joins them (measured, not adopted)."""
+    img = np.where(mask, np.nan_to_num(image, nan=-np.inf), -np.inf)
+    leaves = 0
+    for k, level in enumerate(levels):
+        lab, n = conrec_regions(img, level)
+        if not n:
+            break
+        above = np.unique(lab[img >= levels[k + 1]]) if k + 1 < len(levels) else np.array([0])
+        leaves += n - np.count_nonzero(above)
+    return leaves
+
+
+def rule_on_source(src: dict, rules: LabelRules, islands_cache: dict, peaks=count_peaks
+                   ) -> tuple[int, int | None, np.ndarray | None]:
+    """Components under the catalogued positions (the largest island within 3 px of each), class and box.
+    ``src["sigma"]``, when set, is the noise to use instead of the whole image's."""
+    key = (id(src["image"]), rules.level_sigma, rules.min_diag_fraction, src.get("sigma"))
     if key not in islands_cache:
-        islands_cache[key] = find_islands(src["image"], rules, min_diag=rules.min_diag_fraction * 100)
+        islands_cache[key] = find_islands(src["image"], rules, src.get("sigma"), min_diag=rules.min_diag_fraction * 100)
     isl = islands_cache[key]
     levels = rules.levels(isl.sigma)  # the cached islands may come from another factor
     ids_l = islands_under(isl.labels, src["pos"])
     if not ids_l:
         return 0, None, None
-    n_p = count_peaks(src["image"], np.isin(isl.labels, ids_l), levels)
+    n_p = peaks(src["image"], np.isin(isl.labels, ids_l), levels)
     box = source_box(isl, ids_l, src["image"].shape, rules.square_boxes, image=src["image"], rules=rules)
     return len(ids_l), class_id(len(ids_l), n_p), box
 
 
-def evaluate(rules: LabelRules, dr1: list[dict], dev: list, cache: dict) -> dict:
-    res = [rule_on_source(s, rules, cache) for s in dr1]
+def evaluate(rules: LabelRules, dr1: list[dict], dev: list, cache: dict, peaks=count_peaks) -> dict:
+    res = [rule_on_source(s, rules, cache, peaks) for s in dr1]
     comp = np.mean([n == int(s["cls"][0]) for (n, _, _), s in zip(res, dr1, strict=True)])
     cls = np.mean([c is not None and RGZ_CLASSES[c - 1] == s["cls"] for (_, c, _), s in zip(res, dr1, strict=True)])
     ious, ratios = [], []
@@ -147,6 +181,12 @@ def main() -> None:
     ap.add_argument("--factors", type=float, nargs="+", default=[3**0.5, 2**0.5, 2.0])
     ap.add_argument("--local-noise", type=int, default=None, metavar="BOX_PX",
                     help="measure in units of catalogs.noise.rms_map (window BOX_PX) instead of the global MAD sigma")
+    ap.add_argument("--sigma-window", type=int, default=None, metavar="PX",
+                    help="DR1 noise from the PX x PX window centred on the source's FIRST position (RGZ's cutout) "
+                         "instead of the whole field")
+    ap.add_argument("--conrec", action="store_true",
+                    help="DR1 peaks on regions joined as CONREC joins them (diagonal pixels only through a cell "
+                         "centre above the level) instead of 8-connected")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--extent", action="store_true", help="only print the box-size evidence (extent_evidence)")
     args = ap.parse_args()
@@ -168,6 +208,15 @@ def main() -> None:
 
         dr1 = [{**s, "image": local(s["image"])} for s in dr1]
         dev = [(local(img), box, cls) for img, box, cls in dev]
+    if args.sigma_window:
+        from catalogs.noise import mad_sigma
+
+        def window_sigma(s: dict) -> float:
+            x0, y0 = (int(round(float(v) - args.sigma_window / 2)) for v in s["centre"])
+            return mad_sigma(s["image"][max(0, y0):y0 + args.sigma_window, max(0, x0):x0 + args.sigma_window])
+
+        dr1 = [{**s, "sigma": window_sigma(s)} for s in dr1]
+    peaks = count_peaks_conrec if args.conrec else count_peaks
     print(f"{len(dr1)} DR1 sources in MiraBest fields ({sum(s['box'] is not None for s in dr1)} with a ClaRAN box); "
           f"{len(dev)} dev sources (reported, not chosen on)")
     print("lowest factor interp side square | DR1: comps class | box IoU med, >=0.5, side ratio | dev class")
@@ -177,7 +226,7 @@ def main() -> None:
     for lv, fac, (interp, side, sq) in itertools.product(args.levels, args.factors, shapes):
         rules = LabelRules(level_sigma=lv, level_factor=fac, n_levels=int(np.ceil(14 * np.log(2) / np.log(fac))),
                            interpolate=interp, box_side=side, square_boxes=sq)
-        r = evaluate(rules, dr1, dev, cache)
+        r = evaluate(rules, dr1, dev, cache, peaks)
         rows.append({"level": lv, "factor": fac, "interpolate": interp, "box_side": side, "square": sq, **r})
         print(f"{lv:5.2f} x{fac:5.3f} {interp!s:5} {side:8} {sq!s:5} | {r['dr1_components']:.3f} {r['dr1_class']:.3f} | "
               f"{r['box_iou_median']:.3f} {r['box_iou_ge_0.5']:.3f} {r['box_side_ratio_median']:.3f} | {r['dev_class']:.3f}",
