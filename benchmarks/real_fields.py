@@ -3,7 +3,8 @@
     python benchmarks/real_fields.py SIM_DIR OUT_DIR [--crops 3] [--seed 0]
 
 Each ``mirabest-fields`` image that ``benchmarks/real_split.py`` does not hold out gives ``--crops`` random
-100 x 100 px windows (FIRST's 3' cutout) that hold its centre galaxy whole. Labels are measured on the window
+3' x 3' windows (an RGZ cutout: 100 x 100 px at FIRST's 1.8"/px; the pixel scale is read from each field) that
+hold its centre galaxy whole. Labels are measured on the window
 by RGZ's rule: the centre galaxy grouped as ``rgz.simulate.real.centre_source`` groups it (the islands reaching
 within half MiraBest's size plus a beam of its position), every other island that peaks above two lowest
 contours and does not touch the window's edge as a source of its own (the simulator's rule for neighbours,
@@ -41,13 +42,14 @@ def _near_pair(labels: np.ndarray, ids: list[int], max_px: float) -> bool:
     return False
 
 
-def real_windows(out: Path, *, crops: int, seed: int, size: int = 100,
+def real_windows(out: Path, *, crops: int, seed: int, window_arcsec: float = 180.0,
                  pair_arcsec: float = 0.0) -> tuple[list[dict], list[list[dict]]]:
     import pandas as pd
     from astropy.io import fits
     from astropy.nddata import Cutout2D
     from astropy.wcs import WCS
 
+    from catalogs.sky import pixel_scale_arcsec
     from rgz.contours import LabelRules, find_islands
     from rgz.simulate.real import GALAXY_MARGIN_ARCSEC, centre_source
     from rgz.simulate.sky import label_source, neighbour_label
@@ -67,7 +69,9 @@ def real_windows(out: Path, *, crops: int, seed: int, size: int = 100,
                 data = np.squeeze(h[0].data).astype(np.float64)
                 wcs = WCS(h[0].header).celestial
         x, y = wcs.world_to_pixel_values(rec.ra, rec.dec)
-        radius = (rec.size_arcsec / 2 + GALAXY_MARGIN_ARCSEC) / 1.8
+        scale = pixel_scale_arcsec(wcs)
+        size = round(window_arcsec / scale)
+        radius = (rec.size_arcsec / 2 + GALAXY_MARGIN_ARCSEC) / scale
         found = centre_source(data, (float(x), float(y)), radius)
         if found is None:
             continue
@@ -92,7 +96,7 @@ def real_windows(out: Path, *, crops: int, seed: int, size: int = 100,
             if target is None:
                 continue
             others = [i for i in range(1, w_isl.count + 1) if i not in gids]
-            if pair_arcsec and _near_pair(w_isl.labels, others, pair_arcsec / 1.8):
+            if pair_arcsec and _near_pair(w_isl.labels, others, pair_arcsec / scale):
                 continue  # two neighbouring islands may be one double: its grouping is unknown, so no window
             labs = [dict(target, target=True)] + [a for a in (neighbour_label(img, w_isl, [i], rules, 2.0)
                                                               for i in others) if a is not None]
