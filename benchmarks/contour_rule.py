@@ -30,7 +30,15 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.real_sky import DATA, dr1_sources, iou, islands_under, truth_in_field  # noqa: E402
 from rgz import RGZ_CLASSES  # noqa: E402
-from rgz.contours import LabelRules, class_id, classify_boxes, count_peaks, find_islands, source_box  # noqa: E402
+from rgz.contours import (  # noqa: E402
+    LabelRules,
+    class_id,
+    classify_boxes,
+    count_peaks,
+    find_islands,
+    marginal_classes,
+    source_box,
+)
 from rgz.coords import astropy_to_detector  # noqa: E402
 from rgz.fits_io import pixel_scale_arcsec  # noqa: E402
 
@@ -174,6 +182,25 @@ def extent_evidence(data: Path, dr1: list[dict]) -> None:
             print(f"    {name} {len(v):5d} | {np.median(v[:, 0]):.2f} | {np.median(v[:, 1]):.2f}")
 
 
+def marginal_evidence(dr1: list[dict], spreads: list[float]) -> None:
+    """Class agreement with RGZ (RGZ's grouping, the default ladder) of marginal and of stable classes: the
+    ratio is ``LabelRules.marginal_weight``, the factor a marginal source's score is scaled by."""
+    for spread in spreads:
+        rules = LabelRules(marginal_spread=spread)
+        ok, marg = [], []
+        for s in dr1:
+            isl = find_islands(s["image"], rules, min_diag=rules.min_diag_fraction * 100)
+            ids = islands_under(isl.labels, s["pos"])
+            cid = class_id(len(ids), count_peaks(s["image"], np.isin(isl.labels, ids), isl.levels)) if ids else None
+            ok.append(cid is not None and RGZ_CLASSES[cid - 1] == s["cls"])
+            marg.append(marginal_classes(s["image"], isl, [ids], [cid], rules,
+                                         min_diag=rules.min_diag_fraction * 100)[0])
+        ok, marg = np.array(ok), np.array(marg)
+        a_m, a_s = ok[marg].mean() if marg.any() else float("nan"), ok[~marg].mean()
+        print(f"spread {spread:.3f}: {len(ok)} DR1 sources, class agreement {ok.mean():.3f}; marginal {marg.sum()} "
+              f"agree {a_m:.3f}, the others {(~marg).sum()} agree {a_s:.3f}; ratio {a_m / a_s:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA)
@@ -189,6 +216,9 @@ def main() -> None:
                          "centre above the level) instead of 8-connected")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--extent", action="store_true", help="only print the box-size evidence (extent_evidence)")
+    ap.add_argument("--marginal", type=float, nargs="*", default=None, metavar="SPREAD",
+                    help="only measure how often the default rule's class agrees with RGZ where it is marginal "
+                         "(changes as the ladder moves by SPREAD; default the rule's) and where it is not")
     args = ap.parse_args()
     warnings.simplefilter("ignore")  # SkyView headers without beams, FITS keyword chatter
     dev_dir = args.data / "rgz-real-dev"
@@ -198,6 +228,9 @@ def main() -> None:
     dr1 = load_dr1(args.data)
     if args.extent:
         extent_evidence(args.data, dr1)
+        return
+    if args.marginal is not None:
+        marginal_evidence(dr1, args.marginal or [LabelRules().marginal_spread])
         return
     if args.local_noise:  # the image over its local rms map, rescaled so the global sigma keeps its meaning
         from catalogs.noise import rms_map

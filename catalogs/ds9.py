@@ -26,12 +26,15 @@ def catalog_regions(table: Table, *, wcs: Mapping[str, WCS] | None = None,
                     colours: Mapping[str, str] | None = None) -> Regions:
     """One labelled ICRS region per row: the box as a sky polygon when the row's image WCS is known
     (``wcs`` maps the ``image`` column to its celestial WCS, any frame), else a circle of diameter ``size``
-    at the box centre. ``colours``: a colour per morphology class (default magenta)."""
+    at the box centre. ``colours``: a colour per morphology class (default magenta). A row whose class is
+    marginal (``flag_class_marginal``) is dashed, with a "?" after its class, as on the overlay plots."""
     out = []
     for row in table:
-        label = f"{row['name']} {row['morphology']} {float(row['score']):.2f}"
+        unsure = "flag_class_marginal" in table.colnames and bool(row["flag_class_marginal"])
+        label = f"{row['name']} {row['morphology']}{'?' if unsure else ''} {float(row['score']):.2f}"
         meta = RegionMeta({"text": label})
-        visual = RegionVisual({"color": (colours or {}).get(str(row["morphology"]), "magenta")})
+        visual = RegionVisual({"color": (colours or {}).get(str(row["morphology"]), "magenta"),
+                               **({"linestyle": "dashed"} if unsure else {})})  # as on the overlay plots
         w = (wcs or {}).get(str(row["image"]))
         if w is not None:
             xs = np.array([row["x_min"], row["x_max"], row["x_max"], row["x_min"]], dtype=float)

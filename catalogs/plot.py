@@ -35,6 +35,8 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
     degrees (FWHM), drawn in the lower left corner. ``colours``: a colour per morphology class.
     ``contour_levels`` (image units) and ``contour_key`` (the text in the corner) replace the default radio
     contours, 3, 6, 12, ... x the clipped MAD rms: a classifier passes the levels its classes were counted on.
+    Rows with ``flag_class_marginal`` (a class that changes if those levels move a few per cent) get a dashed box
+    and a "?" after the class.
     """
     from reproject import reproject_interp
 
@@ -63,7 +65,12 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
     levels = levels[levels <= (finite.max() if finite.size else -np.inf)]
     if levels.size:
         ax.contour(np.nan_to_num(data, nan=0.0), levels=levels, colors=contour_colour, linewidths=0.6)
-    if levels.size and contour_key:
+    marginal = (np.asarray(table["flag_class_marginal"], bool) if table is not None and "flag_class_marginal"
+                in table.colnames else np.zeros(len(table) if table is not None else 0, bool))
+    if marginal.any():  # explained beside the contours the class was counted on
+        contour_key = "\n".join(x for x in (contour_key if levels.size else None,
+                                             "?, dashed: class changes if the levels move a few %") if x)
+    if contour_key and (levels.size or marginal.any()):
         ax.text(0.99, 0.01, contour_key,
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="black",
                 bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 2})
@@ -77,11 +84,12 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
                              linewidth=1.0))
     placed: list[tuple[float, float, float, float]] = []
     omitted = 0
-    for row in table if table is not None else []:
+    for row, unsure in zip(table if table is not None else [], marginal, strict=True):
         x0, y0, x1, y1 = (float(row[k]) for k in ("x_min", "y_min", "x_max", "y_max"))
         colour = (colours or {}).get(str(row["morphology"]), "magenta")
-        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5))
-        text = f"{row['morphology']} {float(row['score']):.2f}"
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5,
+                               linestyle="--" if unsure else "-"))
+        text = f"{row['morphology']}{'?' if unsure else ''} {float(row['score']):.2f}"
         spot = _label_spot(text, (x0, y0, x1, y1), placed, w, h)
         if spot is None:  # no free place: the box alone (its class colour still says the class)
             omitted += 1

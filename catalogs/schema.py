@@ -43,6 +43,8 @@ FLAGS = {
     "flag_edge": "The box touches the image edge or blank (NaN) pixels: the source may be cut",
     "flag_blended": "The source shares emission (an island above the lowest contour) with another row",
     "flag_low_snr": "Peak below the lowest contour the classification uses (peak/rms under its level)",
+    "flag_class_marginal": "The class changes when the contour levels it was counted on move by a few per cent "
+                           "(the score is lowered for it)",
     "flag_out_of_domain": "The image is far from the detector's training data (pixel scale or beam more than "
                           "2x the training survey's, or not a radio brightness unit)",
 }

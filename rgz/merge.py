@@ -57,12 +57,14 @@ def finish(det: Detector, p: Pending, min_score: float):
     class_scores = class_scores[[keep.index(i) for i in sel]] if sel else np.zeros((0, k))
     names = [det.class_names[int(c) - 1] for c in labels_a[sel]]
     out_boxes = boxes_a[sel]
+    out_scores = scores_a[sel]
     extra: dict = {}
     if det.classes == "contours" and set(det.class_names) <= set(RGZ_CLASSES):
         # RGZ's rule: each source is the islands its best detection owns (one row per source, none without
         # emission above the lowest contour); its class, counts and box come from those islands
         isl = find_islands(p.image.data, det.rules, min_diag=speck_diag(det.rules, p.image.pixel_scale_arcsec))
-        srcs = assign_sources(p.image.data, boxes_a[sel], scores_a[sel], det.rules, islands=isl)
+        srcs = assign_sources(p.image.data, boxes_a[sel], scores_a[sel], det.rules, islands=isl,
+                              pixel_scale_arcsec=p.image.pixel_scale_arcsec)
         names = [RGZ_CLASSES[s.class_id - 1] if s.class_id is not None
                  and RGZ_CLASSES[s.class_id - 1] in det.class_names else names[s.index] for s in srcs]
         class_scores = class_scores[[s.index for s in srcs]] if srcs else np.zeros((0, k))
@@ -71,11 +73,20 @@ def finish(det: Detector, p: Pending, min_score: float):
         sel = [sel[s.index] for s in srcs]
         extra = {"islands": isl.labels, "components": [list(s.islands) for s in srcs],
                  "n_components": [s.n_components for s in srcs], "n_peaks": [s.n_peaks for s in srcs],
-                 "flags": {"blended": [s.blended for s in srcs]}}
+                 "flags": {"blended": [s.blended for s in srcs], "class_marginal": [s.marginal for s in srcs]}}
+        # the score is the confidence in the source and its class: a class that moves with the contour levels
+        # is right less often (rules.marginal_weight, measured on RGZ DR1)
+        out_scores = scores_a[sel] * np.where([s.marginal for s in srcs], det.rules.marginal_weight, 1.0)
+        ok = out_scores >= min_score  # min_score cuts the final score, as the catalogue shows it
+        if not ok.all():
+            idx = np.flatnonzero(ok)
+            names, class_scores, out_boxes, out_scores = [names[i] for i in idx], class_scores[idx], out_boxes[idx], out_scores[idx]
+            extra.update({key: [extra[key][i] for i in idx] for key in ("components", "n_components", "n_peaks")})
+            extra["flags"] = {key: [v[i] for i in idx] for key, v in extra["flags"].items()}
     beam = (p.image.beam.bmaj / 3600.0, p.image.beam.bmin / 3600.0) if p.image.beam else None
     return ImageDetections(
         image=p.path, data=p.image.data, wcs=p.image.wcs, boxes=detector_to_astropy(out_boxes).reshape(-1, 4),
-        labels=names, scores=scores_a[sel], class_scores=class_scores, beam=beam, **extra,
+        labels=names, scores=out_scores, class_scores=class_scores, beam=beam, **extra,
         ir_data=p.ir.data if p.ir is not None else None, ir_wcs=p.ir.wcs if p.ir is not None else None)
 
 

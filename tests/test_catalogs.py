@@ -200,3 +200,20 @@ def test_plot(det, tmp_path):
     cs = next(c for c in fig.axes[0].collections if isinstance(c, ContourSet))
     assert list(cs.levels) == pytest.approx([peak / 4, peak / 2])  # none above the image's maximum
     assert "my levels" in {tx.get_text() for tx in fig.axes[0].texts}
+
+
+def test_marginal_class_drawn_dashed(det, tmp_path):
+    """A row flagged class_marginal: dashed box and "?" on the plot (with the key saying so) and in DS9."""
+    from dataclasses import replace
+
+    t = build_catalog([replace(det, flags={"class_marginal": [False, True]})], scheme=SCHEME)
+    assert list(t["flag_class_marginal"]) == [False, True]
+    ax = plot_detections(det.data, det.wcs, t).axes[0]
+    boxes = [p for p in ax.patches if type(p).__name__ == "Rectangle"]
+    assert [b.get_linestyle() for b in boxes] == ["-", "--"]
+    texts = {tx.get_text() for tx in ax.texts}
+    assert {"1C_1P 0.80", "1C_2P? 0.60"} <= texts and any("?, dashed" in tx for tx in texts)
+    from regions import Regions
+
+    regs = Regions.read(str(write_regions(t, tmp_path / "m.reg", wcs={"field.fits": det.wcs})), format="ds9")
+    assert [r.visual.get("linestyle") for r in regs] == [None, "dashed"] and "1C_2P?" in regs[1].meta["text"]

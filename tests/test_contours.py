@@ -176,3 +176,48 @@ def test_detector_box_modes(tmp_path):
     assert c["x_max"] - c["x_min"] == pytest.approx(c["y_max"] - c["y_min"], abs=1e-3)  # square
     assert c["x_min"] < 40 < 59 < c["x_max"]  # holds both components
     assert (n["x_max"] - n["x_min"]) != pytest.approx(c["x_max"] - c["x_min"], abs=0.5)
+
+
+def _two_peaks(saddle_over_level: float) -> np.ndarray:
+    """Two peaks whose saddle is ``saddle_over_level`` x the second contour (9 sigma), on a +-1 checkerboard
+    (the noise sigma) that is noise-free around them, so the saddle sits exactly where it is put."""
+    from rgz.contours import noise_sigma
+
+    bg = np.where((XX + YY) % 2, 1.0, -1.0)
+    bg[35:65, 25:75] = 0.0
+    src = blob(44, 50, 1.0, 3.0) + blob(53, 50, 1.0, 3.0)
+    src /= max(src[50, 48], src[50, 49])  # the highest pixel path between the peaks crosses here
+    img = bg + src
+    for _ in range(3):  # the source moves the MAD a little
+        img = bg + src * saddle_over_level * 9.0 * noise_sigma(img)
+    return img
+
+
+@pytest.mark.parametrize("saddle, marginal", [(0.99, True), (0.7, False)])
+def test_marginal_class(saddle, marginal):
+    """A class that a 4 % shift of the ladder changes (two peaks whose saddle is just under a contour) is
+    marginal; one well clear of every contour is not."""
+    from rgz.contours import marginal_classes
+
+    img = _two_peaks(saddle)
+    isl = find_islands(img)
+    assert max(img[50, 48], img[50, 49]) == pytest.approx(saddle * isl.levels[1], rel=1e-4) and isl.count == 1
+    srcs = assign_sources(img, np.array([[30, 40, 70, 60]], float), np.array([0.9]))
+    assert [RGZ_CLASSES[s.class_id - 1] for s in srcs] == ["1C_2P"] and srcs[0].marginal is marginal
+    assert marginal_classes(img, isl, [[1]], [srcs[0].class_id]) == [marginal]
+    assert marginal_classes(img, isl, [[1]], [srcs[0].class_id], LabelRules(marginal_spread=0.0)) == [False]
+
+
+def test_detector_scores_marginal_classes(tmp_path):
+    """The catalogue flags a marginal class and scales its score by the rule's measured reliability."""
+    from rgz.detector import Detector
+
+    det = Detector(predictor=CentreBox(), representation="phys")
+    rows = {s: det.detect_many([_fits(tmp_path / f"{s}.fits", _two_peaks(s))], min_score=0.1).table
+            for s in (0.99, 0.7)}
+    assert [(r["morphology"], bool(r["flag_class_marginal"])) for s in rows for r in rows[s]] == [
+        ("1C_2P", True), ("1C_2P", False)]
+    assert rows[0.99]["score"][0] == pytest.approx(0.9 * LabelRules().marginal_weight, rel=1e-5)
+    assert rows[0.7]["score"][0] == pytest.approx(0.9, rel=1e-5)
+    # min_score cuts the final score
+    assert not len(det.detect_many([_fits(tmp_path / "m.fits", _two_peaks(0.99))], min_score=0.8).table)
