@@ -238,11 +238,16 @@ def _island_at_peak(image: np.ndarray, labels: np.ndarray, box: np.ndarray) -> l
     return [k] if k else []
 
 
+def _group_window(isl: Islands, ids: list[int]) -> tuple[slice, slice]:
+    """The bounding window (rows, columns) of islands ``ids``."""
+    s = [isl.slices[i - 1] for i in ids]
+    return (slice(min(t[0].start for t in s), max(t[0].stop for t in s)),
+            slice(min(t[1].start for t in s), max(t[1].stop for t in s)))
+
+
 def _peaks(image: np.ndarray, isl: Islands, ids: list[int]) -> tuple[int, float]:
     """(contour-tree peaks, brightest pixel) of islands ``ids``, counted on their own window, not the image."""
-    s = [isl.slices[i - 1] for i in ids]
-    win = (slice(min(t[0].start for t in s), max(t[0].stop for t in s)),
-           slice(min(t[1].start for t in s), max(t[1].stop for t in s)))
+    win = _group_window(isl, ids)
     mask = np.isin(isl.labels[win], ids)
     return count_peaks(image[win], mask, isl.levels), float(np.nanmax(np.where(mask, image[win], -np.inf)))
 
@@ -295,9 +300,7 @@ def marginal_classes(image: np.ndarray, isl: Islands, groups: list[list[int]], c
         for j, (ids, cid) in enumerate(zip(groups, class_ids, strict=True)):
             if out[j] or cid is None or not ids:
                 continue
-            s = [isl.slices[i - 1] for i in ids]
-            win = (slice(min(t[0].start for t in s), max(t[0].stop for t in s)),
-                   slice(min(t[1].start for t in s), max(t[1].stop for t in s)))
+            win = _group_window(isl, ids)
             on = alt.labels[win][np.isin(isl.labels[win], ids)]
             alt_ids = [int(k) for k in np.unique(on) if k]
             out[j] = (class_id(len(alt_ids), _peaks(image, alt, alt_ids)[0]) if alt_ids else None) != cid
