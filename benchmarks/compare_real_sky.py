@@ -5,8 +5,10 @@
 A.json and B.json are written by ``benchmarks/real_sky.py --json``. For the DR1 class accuracy (151 sources) and
 the MiraBest grouping (hundreds of held-out galaxies), the sources that B gets right and A wrong, and the other
 way round, with the two-sided sign-test p-value of that split (McNemar's exact test): the sources both get right
-or both get wrong say nothing about which model is better. The windows' mAP50 is printed with each run's
-bootstrap interval (it has no per-source outcome: AP ranks rows across windows).
+or both get wrong say nothing about which model is better. The windows' mAP50 (AP ranks rows across windows, so
+there is no per-source outcome) is compared by a paired bootstrap: the same resamples of the windows scored for
+both runs (``rgz.evaluation.evaluate_ap50``, the judge's rule), giving the difference's 90 % interval and the
+share of resamples in which B is higher.
 """
 
 from __future__ import annotations
@@ -34,6 +36,38 @@ def paired(a: list[dict], b: list[dict], key: str, ok: str) -> dict:
     return {"n": len(common), "gained": gained, "lost": lost, "p": float(p)}
 
 
+def _windows_ap(windows: dict, keys: list[str]) -> float:
+    """mAP50 of the windows ``keys`` (repeats allowed: each draw is a window of its own)."""
+    import numpy as np
+
+    from rgz import RGZ_CLASSES
+    from rgz.evaluation import evaluate_ap50
+
+    gt, results = {}, []
+    for j, k in enumerate(keys):
+        objs = windows[k]["truth"]
+        gt[j] = (np.array([o["box"] for o in objs], dtype=np.float64).reshape(-1, 4),
+                 np.array([RGZ_CLASSES.index(o["class"]) + 1 for o in objs], dtype=int))
+        results += [{"image_id": j, "category_id": RGZ_CLASSES.index(m) + 1, "score": s,
+                     "bbox": [x0, y0, x1 - x0, y1 - y0]} for s, m, x0, y0, x1, y1 in windows[k]["rows"]
+                    if m in RGZ_CLASSES]
+    return evaluate_ap50(gt, results, RGZ_CLASSES)["mAP50"]
+
+
+def paired_windows(a: dict, b: dict, n: int = 1000, seed: int = 0) -> dict:
+    """Paired bootstrap of the windows' mAP50: B - A on the same resamples of the windows both runs scored."""
+    import numpy as np
+
+    keys = sorted(set(a) & set(b))
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n):
+        pick = [keys[i] for i in rng.integers(0, len(keys), len(keys))]
+        diffs.append(_windows_ap(b, pick) - _windows_ap(a, pick))
+    return {"n": len(keys), "a": _windows_ap(a, keys), "b": _windows_ap(b, keys),
+            "diff_90": [float(x) for x in np.percentile(diffs, [5, 95])], "b_higher": float(np.mean(np.array(diffs) > 0))}
+
+
 def compare(a: dict, b: dict) -> dict:
     out = {}
     for name, section, key, ok in (("DR1 class", "dr1_class", "first_id", "class_ok"),
@@ -49,6 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a", type=Path)
     ap.add_argument("b", type=Path)
+    ap.add_argument("--bootstrap", type=int, default=1000, help="paired resamples of the windows")
     args = ap.parse_args(argv)
     runs = []
     for p in (args.a, args.b):
@@ -61,6 +96,12 @@ def main(argv: list[str] | None = None) -> dict:
     for tag, r in (("A", a), ("B", b)):
         box = r["dr1_boxes"]
         print(f"  {tag}: DR1 windows mAP50 {box['mAP50']:.3f}{interval_text(box.get('mAP50_90'))}")
+    for name, section in (("DR1 windows", "dr1_boxes"), ("DR1 rule windows", "dr1_rule_windows")):
+        if "windows" not in a.get(section, {}) or "windows" not in b.get(section, {}):
+            continue  # written before real_sky.py kept the windows' rows
+        w = paired_windows(a[section]["windows"], b[section]["windows"], args.bootstrap)
+        print(f"{name} ({w['n']}): mAP50 A {w['a']:.3f}, B {w['b']:.3f}; B - A 90 %: {w['diff_90'][0]:+.3f} to "
+              f"{w['diff_90'][1]:+.3f}, B higher in {w['b_higher']:.0%} of {args.bootstrap} paired resamples")
     res = compare(a, b)
     for name, r in res.items():
         print(f"{name}: of {r['n']} sources B gets {len(r['gained'])} right that A does not, and {len(r['lost'])} "

@@ -286,6 +286,11 @@ def score_windows(scorer, truth: dict, tables: dict, work: Path, tag: str, n_boo
     res.pop("centre_accuracy")  # the judge's centre pixel is that of a 100 px cutout
     if n_boot and tables:
         res["mAP50_90"] = windows_interval(scorer, truth, tables, work, n_boot)
+    # each window's truth and rows (score, class, box), for compare_real_sky.py's paired bootstrap
+    cols = ("score", "morphology", "x_min", "y_min", "x_max", "y_max")
+    res["windows"] = {k: {"truth": v["objects"], "rows": [[float(r["score"]), str(r["morphology"]),
+                                                          *(float(r[c]) for c in cols[2:])] for r in tables[k]]
+                          if k in tables else []} for k, v in truth.items()}
     return res
 
 

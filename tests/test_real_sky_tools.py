@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.compare_real_sky import compare, paired
+from benchmarks.compare_real_sky import compare, paired, paired_windows
 from benchmarks.real_sky import interval
 
 
@@ -37,3 +37,20 @@ def test_compare_reads_real_sky_json_sections():
     res = compare(a, b)
     assert res["DR1 class"]["gained"] == ["F2"] and res["MiraBest grouping"]["n"] == 1
     assert compare({"dr1_class": {}}, b) == {}  # files from before per-source outcomes: nothing to pair
+
+
+def _windows(n_good: int, n: int = 40) -> dict:
+    """n windows with one 1C_1P source each; the first n_good have a row on it, the rest a lower row on nothing."""
+    box = [10.0, 10.0, 20.0, 20.0]
+    return {f"w{i}": {"truth": [{"class": "1C_1P", "box": box}],
+                      "rows": [[0.9, "1C_1P", *box] if i < n_good else [0.5, "1C_1P", 50.0, 50.0, 60.0, 60.0]]} for i in range(n)}
+
+
+def test_paired_windows_bootstrap_the_map_difference():
+    """The same resamples for both runs: a clearly better B is higher in every resample, equal runs never differ."""
+    a, b = _windows(20), _windows(36)
+    r = paired_windows(a, b, n=200)
+    assert r["n"] == 40 and r["a"] == pytest.approx(0.5) and r["b"] == pytest.approx(0.9)
+    assert 0 < r["diff_90"][0] < 0.4 < r["diff_90"][1] and r["b_higher"] == 1.0
+    same = paired_windows(a, a, n=50)
+    assert same["diff_90"] == [0.0, 0.0] and same["b_higher"] == 0.0
