@@ -65,6 +65,10 @@ def finish(det: Detector, p: Pending, min_score: float):
         isl = find_islands(p.image.data, det.rules, min_diag=speck_diag(det.rules, p.image.pixel_scale_arcsec))
         srcs = assign_sources(p.image.data, boxes_a[sel], scores_a[sel], det.rules, islands=isl,
                               pixel_scale_arcsec=p.image.pixel_scale_arcsec)
+        # the score is the confidence in the source and its class: a class that moves with the contour levels
+        # is right less often (rules.marginal_weight, measured on RGZ DR1); min_score cuts that final score
+        weight = {True: det.rules.marginal_weight, False: 1.0}  # by Source.marginal
+        srcs = [s for s in srcs if scores_a[sel[s.index]] * weight[s.marginal] >= min_score]
         names = [RGZ_CLASSES[s.class_id - 1] if s.class_id is not None
                  and RGZ_CLASSES[s.class_id - 1] in det.class_names else names[s.index] for s in srcs]
         class_scores = class_scores[[s.index for s in srcs]] if srcs else np.zeros((0, k))
@@ -74,15 +78,7 @@ def finish(det: Detector, p: Pending, min_score: float):
         extra = {"islands": isl.labels, "components": [list(s.islands) for s in srcs],
                  "n_components": [s.n_components for s in srcs], "n_peaks": [s.n_peaks for s in srcs],
                  "flags": {"blended": [s.blended for s in srcs], "class_marginal": [s.marginal for s in srcs]}}
-        # the score is the confidence in the source and its class: a class that moves with the contour levels
-        # is right less often (rules.marginal_weight, measured on RGZ DR1)
-        out_scores = scores_a[sel] * np.where([s.marginal for s in srcs], det.rules.marginal_weight, 1.0)
-        ok = out_scores >= min_score  # min_score cuts the final score, as the catalogue shows it
-        if not ok.all():
-            idx = np.flatnonzero(ok)
-            names, class_scores, out_boxes, out_scores = [names[i] for i in idx], class_scores[idx], out_boxes[idx], out_scores[idx]
-            extra.update({key: [extra[key][i] for i in idx] for key in ("components", "n_components", "n_peaks")})
-            extra["flags"] = {key: [v[i] for i in idx] for key, v in extra["flags"].items()}
+        out_scores = scores_a[sel] * np.array([weight[s.marginal] for s in srcs], dtype=np.float64)
     beam = (p.image.beam.bmaj / 3600.0, p.image.beam.bmin / 3600.0) if p.image.beam else None
     return ImageDetections(
         image=p.path, data=p.image.data, wcs=p.image.wcs, boxes=detector_to_astropy(out_boxes).reshape(-1, 4),
