@@ -113,16 +113,22 @@ def count_peaks_conrec(image: np.ndarray, mask: np.ndarray, levels: np.ndarray) 
     return leaves
 
 
-def rule_on_source(src: dict, rules: LabelRules, islands_cache: dict, peaks=count_peaks
-                   ) -> tuple[int, int | None, np.ndarray | None]:
-    """Components under the catalogued positions (the largest island within 3 px of each), class and box.
-    ``src["sigma"]``, when set, is the noise to use instead of the whole image's."""
+def rgz_grouping(src: dict, rules: LabelRules, islands_cache: dict) -> tuple:
+    """The islands of ``src``'s image (cached per image, lowest level and noise) and RGZ's grouping on them: the
+    island under each catalogued component position (``islands_under``)."""
     key = (id(src["image"]), rules.level_sigma, rules.min_diag_fraction, src.get("sigma"))
     if key not in islands_cache:
         islands_cache[key] = find_islands(src["image"], rules, src.get("sigma"), min_diag=rules.min_diag_fraction * 100)
     isl = islands_cache[key]
+    return isl, islands_under(isl.labels, src["pos"])
+
+
+def rule_on_source(src: dict, rules: LabelRules, islands_cache: dict, peaks=count_peaks
+                   ) -> tuple[int, int | None, np.ndarray | None]:
+    """Components under the catalogued positions (the largest island within 3 px of each), class and box.
+    ``src["sigma"]``, when set, is the noise to use instead of the whole image's."""
+    isl, ids_l = rgz_grouping(src, rules, islands_cache)
     levels = rules.levels(isl.sigma)  # the cached islands may come from another factor
-    ids_l = islands_under(isl.labels, src["pos"])
     if not ids_l:
         return 0, None, None
     n_p = peaks(src["image"], np.isin(isl.labels, ids_l), levels)
@@ -187,11 +193,10 @@ def marginal_evidence(dr1: list[dict], spreads: list[float]) -> None:
     ratio is ``LabelRules.marginal_weight``, the factor a marginal source's score is scaled by."""
     for spread in spreads:
         rules = LabelRules(marginal_spread=spread)
-        ok, marg = [], []
+        ok, marg, cache = [], [], {}
         for s in dr1:
-            isl = find_islands(s["image"], rules, min_diag=rules.min_diag_fraction * 100)
-            ids = islands_under(isl.labels, s["pos"])
-            cid = class_id(len(ids), count_peaks(s["image"], np.isin(isl.labels, ids), isl.levels)) if ids else None
+            isl, ids = rgz_grouping(s, rules, cache)
+            cid = rule_on_source(s, rules, cache)[1]
             ok.append(cid is not None and RGZ_CLASSES[cid - 1] == s["cls"])
             marg.append(marginal_classes(s["image"], isl, [ids], [cid], rules,
                                          min_diag=rules.min_diag_fraction * 100)[0])
