@@ -7,7 +7,7 @@ the MiraBest grouping (hundreds of held-out galaxies), the sources that B gets r
 way round, with the two-sided sign-test p-value of that split (McNemar's exact test): the sources both get right
 or both get wrong say nothing about which model is better. The windows' mAP50 (AP ranks rows across windows, so
 there is no per-source outcome) is compared by a paired bootstrap: the same resamples of the windows scored for
-both runs (``rgz.evaluation.evaluate_ap50``, the judge's rule), giving the difference's 90 % interval and the
+both runs (``real_sky.windows_map``, the judge's rule), giving the difference's 90 % interval and the
 share of resamples in which B is higher.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.real_sky import interval_text  # noqa: E402
+from benchmarks.real_sky import interval_text, windows_map  # noqa: E402
 
 
 def paired(a: list[dict], b: list[dict], key: str, ok: str) -> dict:
@@ -36,24 +36,6 @@ def paired(a: list[dict], b: list[dict], key: str, ok: str) -> dict:
     return {"n": len(common), "gained": gained, "lost": lost, "p": float(p)}
 
 
-def _windows_ap(windows: dict, keys: list[str]) -> float:
-    """mAP50 of the windows ``keys`` (repeats allowed: each draw is a window of its own)."""
-    import numpy as np
-
-    from rgz import RGZ_CLASSES
-    from rgz.evaluation import evaluate_ap50
-
-    gt, results = {}, []
-    for j, k in enumerate(keys):
-        objs = windows[k]["truth"]
-        gt[j] = (np.array([o["box"] for o in objs], dtype=np.float64).reshape(-1, 4),
-                 np.array([RGZ_CLASSES.index(o["class"]) + 1 for o in objs], dtype=int))
-        results += [{"image_id": j, "category_id": RGZ_CLASSES.index(m) + 1, "score": s,
-                     "bbox": [x0, y0, x1 - x0, y1 - y0]} for s, m, x0, y0, x1, y1 in windows[k]["rows"]
-                    if m in RGZ_CLASSES]
-    return evaluate_ap50(gt, results, RGZ_CLASSES)["mAP50"]
-
-
 def paired_windows(a: dict, b: dict, n: int = 1000, seed: int = 0) -> dict:
     """Paired bootstrap of the windows' mAP50: B - A on the same resamples of the windows both runs scored."""
     import numpy as np
@@ -63,8 +45,8 @@ def paired_windows(a: dict, b: dict, n: int = 1000, seed: int = 0) -> dict:
     diffs = []
     for _ in range(n):
         pick = [keys[i] for i in rng.integers(0, len(keys), len(keys))]
-        diffs.append(_windows_ap(b, pick) - _windows_ap(a, pick))
-    return {"n": len(keys), "a": _windows_ap(a, keys), "b": _windows_ap(b, keys),
+        diffs.append(windows_map(b, pick) - windows_map(a, pick))
+    return {"n": len(keys), "a": windows_map(a, keys), "b": windows_map(b, keys),
             "diff_90": [float(x) for x in np.percentile(diffs, [5, 95])], "b_higher": float(np.mean(np.array(diffs) > 0))}
 
 
