@@ -77,7 +77,9 @@ def load_dr1(data: Path) -> list[dict]:
             o = min(objs, key=lambda o: np.hypot((o["box"][0] + o["box"][2]) / 2 - cx, (o["box"][1] + o["box"][3]) / 2 - cy))
             box = astropy_to_detector(np.asarray(o["box"], dtype=np.float64))
         out.append({"image": img, "pos": np.stack([px, py], 1), "cls": cls, "box": box, "ang_extent": s["ang_extent"],
-                    "arcsec_per_px": pixel_scale_arcsec(w), "centre": w.world_to_pixel_values(s["ra"], s["dec"])})
+                    "arcsec_per_px": pixel_scale_arcsec(w), "centre": w.world_to_pixel_values(s["ra"], s["dec"]),
+                    "wcs": w, "ra": s["ra"], "dec": s["dec"], "cpnt_ra": s["cpnt_ra"], "cpnt_dec": s["cpnt_dec"],
+                    "first_id": s["first_id"]})
     return out
 
 
@@ -113,12 +115,112 @@ def count_peaks_conrec(image: np.ndarray, mask: np.ndarray, levels: np.ndarray) 
     return leaves
 
 
+def _bbox(line: np.ndarray) -> tuple[float, float, float, float]:
+    return float(line[:, 0].min()), float(line[:, 1].min()), float(line[:, 0].max()), float(line[:, 1].max())
+
+
+class ContourNode:
+    """One contour line of RGZ's per-component contour tree, built as RGZ's catalogue code builds it
+    (``Node.insert`` of rgz-analysis ``contour_node.py``, also afgaron/rg-contours): a contour one level up is a
+    child without any test; a deeper one goes into every child whose bounding box strictly encloses its own."""
+
+    def __init__(self, k: int, line: np.ndarray) -> None:
+        self.k, self.line, self.box, self.children = k, line, _bbox(line), []
+
+    def insert(self, node: ContourNode) -> None:
+        if node.k == self.k + 1:
+            self.children.append(node)
+        elif node.k > self.k + 1:
+            i = node.box
+            for c in self.children:
+                o = c.box
+                if o[0] < i[0] and o[1] < i[1] and o[2] > i[2] and o[3] > i[3]:
+                    c.insert(node)
+
+    def leaves(self) -> int:
+        """RGZ's peaks: one per innermost contour (``getPeaks``), repeated where a contour went into two parents."""
+        return 1 if not self.children else sum(c.leaves() for c in self.children)
+
+
+def rgz_contour_trees(image: np.ndarray, levels: np.ndarray) -> list[ContourNode]:
+    """RGZ's contour trees of a whole image: CONREC lines (contourpy's quads as four triangles about the cell
+    centre, CONREC's construction) at every level; each higher line joins the first lowest-level line whose
+    bounding box holds its first point (as RGZ's contour files group them), then that tree (``insert``)."""
+    import contourpy
+
+    gen = contourpy.contour_generator(z=np.nan_to_num(image, nan=0.0), name="serial", quad_as_tri=True,
+                                      line_type="Separate")
+    roots = [ContourNode(0, a) for a in gen.lines(float(levels[0]))]
+    for k in range(1, len(levels)):
+        for a in gen.lines(float(levels[k])):
+            x, y = a[0]
+            root = next((r for r in roots if r.box[0] <= x <= r.box[2] and r.box[1] <= y <= r.box[3]), None)
+            if root is not None:
+                root.insert(ContourNode(k, a))
+    return roots
+
+
+def count_peaks_rgz_tree(image: np.ndarray, mask: np.ndarray, levels: np.ndarray) -> int:
+    """Peaks of the islands in ``mask`` counted on RGZ's contour trees (``rgz_contour_trees``): the leaves of the
+    innermost lowest-level line around each island's brightest pixel (measured, not adopted)."""
+    from matplotlib.path import Path as MplPath
+    from scipy import ndimage
+
+    roots = rgz_contour_trees(image, levels)
+    lab, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    img = np.where(mask, np.nan_to_num(image, nan=-np.inf), -np.inf)
+    chosen = set()
+    for k in range(1, n + 1):
+        y, x = np.unravel_index(np.argmax(np.where(lab == k, img, -np.inf)), img.shape)
+        inside = [i for i, r in enumerate(roots) if MplPath(r.line).contains_point((x, y))]
+        if inside:  # the innermost: a hole's line lies inside its island's outer line
+            chosen.add(min(inside, key=lambda i: np.ptp(roots[i].line[:, 0]) * np.ptp(roots[i].line[:, 1])))
+    return sum(roots[i].leaves() for i in chosen)
+
+
+def count_local_maxima(image: np.ndarray, mask: np.ndarray, levels: np.ndarray) -> int:
+    """Pixels of ``mask`` brighter than or equal to their 8 neighbours (an image-based peak count; measured, not
+    adopted: RGZ's code counts innermost contours)."""
+    from scipy import ndimage
+
+    img = np.where(mask, np.nan_to_num(image, nan=-np.inf), -np.inf)
+    return int(np.count_nonzero(mask & (img == ndimage.maximum_filter(img, size=3))))
+
+
+PEAK_COUNTERS = {"leaves": count_peaks, "conrec": count_peaks_conrec, "rgz-tree": count_peaks_rgz_tree,
+                 "localmax": count_local_maxima}
+
+
+def on_rgz_grid(src: dict, order: int) -> dict:
+    """``src`` as RGZ's volunteers saw it: its field resampled onto RGZ's 132 px, 1.3748"/px grid centred on the
+    FIRST position (RGZ's FITS files are FIRST cutouts regridded by Miriad onto the WISE image's grid) with
+    spline interpolation of ``order``; the noise stays the native pixels' (RGZ's contour files use a given rms,
+    not one measured on the regridded image), and noise specks are judged on the 132 px width."""
+    from astropy.coordinates import SkyCoord
+    from scipy.ndimage import map_coordinates
+
+    from rgz.contours import noise_sigma
+    from rgz.frame import FrameSpec, frame_wcs, transform_boxes
+
+    spec = FrameSpec()
+    wout = frame_wcs(SkyCoord(src["ra"], src["dec"], unit="deg"), spec)
+    yy, xx = np.mgrid[0:spec.size, 0:spec.size].astype(np.float64)
+    x, y = src["wcs"].all_world2pix(*wout.all_pix2world(xx, yy, 0), 0)
+    img = map_coordinates(src["image"], [y, x], order=order, mode="nearest")
+    px, py = wout.world_to_pixel_values(src["cpnt_ra"], src["cpnt_dec"])
+    box = None if src["box"] is None else transform_boxes(src["box"][None], src["wcs"], wout)[0]
+    return {**src, "image": img, "pos": np.stack([px, py], 1), "box": box, "wcs": wout,
+            "sigma": noise_sigma(src["image"]), "speck_width": spec.size,
+            "arcsec_per_px": spec.pixel_scale_arcsec}
+
+
 def rgz_grouping(src: dict, rules: LabelRules, islands_cache: dict) -> tuple:
     """The islands of ``src``'s image (cached per image, lowest level and noise) and RGZ's grouping on them: the
     island under each catalogued component position (``islands_under``)."""
     key = (id(src["image"]), rules.level_sigma, rules.min_diag_fraction, src.get("sigma"))
     if key not in islands_cache:
-        islands_cache[key] = find_islands(src["image"], rules, src.get("sigma"), min_diag=rules.min_diag_fraction * 100)
+        islands_cache[key] = find_islands(src["image"], rules, src.get("sigma"),
+                                          min_diag=rules.min_diag_fraction * src.get("speck_width", 100))
     isl = islands_cache[key]
     return isl, islands_under(isl.labels, src["pos"])
 
@@ -219,6 +321,13 @@ def main() -> None:
     ap.add_argument("--conrec", action="store_true",
                     help="DR1 peaks on regions joined as CONREC joins them (diagonal pixels only through a cell "
                          "centre above the level) instead of 8-connected")
+    ap.add_argument("--peaks", choices=sorted(PEAK_COUNTERS), default="leaves",
+                    help="DR1 peak count: leaves of the island contour tree (the project's rule), conrec (as --conrec), "
+                         "rgz-tree (RGZ's own contour trees of CONREC lines, count_peaks_rgz_tree) or localmax "
+                         "(3x3 local maxima of the image)")
+    ap.add_argument("--rgz-grid", type=int, default=None, metavar="ORDER",
+                    help="count DR1 sources on RGZ's 132 px, 1.3748\"/px grid (on_rgz_grid), resampled with spline "
+                         "interpolation of ORDER (0 nearest, 1 bilinear, 3 cubic)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--extent", action="store_true", help="only print the box-size evidence (extent_evidence)")
     ap.add_argument("--marginal", type=float, nargs="*", default=None, metavar="SPREAD",
@@ -254,7 +363,9 @@ def main() -> None:
             return mad_sigma(s["image"][max(0, y0):y0 + args.sigma_window, max(0, x0):x0 + args.sigma_window])
 
         dr1 = [{**s, "sigma": window_sigma(s)} for s in dr1]
-    peaks = count_peaks_conrec if args.conrec else count_peaks
+    if args.rgz_grid is not None:
+        dr1 = [on_rgz_grid(s, args.rgz_grid) for s in dr1]
+    peaks = count_peaks_conrec if args.conrec else PEAK_COUNTERS[args.peaks]
     print(f"{len(dr1)} DR1 sources in MiraBest fields ({sum(s['box'] is not None for s in dr1)} with a ClaRAN box); "
           f"{len(dev)} dev sources (reported, not chosen on)")
     print("lowest factor interp side square | DR1: comps class | box IoU med, >=0.5, side ratio | dev class")

@@ -54,3 +54,66 @@ def test_paired_windows_bootstrap_the_map_difference():
     assert 0 < r["diff_90"][0] < 0.4 < r["diff_90"][1] and r["b_higher"] == 1.0
     same = paired_windows(a, a, n=50)
     assert same["diff_90"] == [0.0, 0.0] and same["b_higher"] == 0.0
+
+
+def _gaussians(centres, shape=(60, 60), sigma=2.0, amp=10.0) -> np.ndarray:
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(float)
+    return sum(amp * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2)) for x, y in centres)
+
+
+def test_rgz_contour_tree_counts_innermost_contours_like_the_island_rule():
+    """RGZ's own contour trees (CONREC lines, bounding-box nesting) count one peak per innermost contour: on
+    separated peaks joined at the lowest level they agree with the project's rule; local maxima count pixels."""
+    from benchmarks.contour_rule import count_local_maxima, count_peaks_rgz_tree, rgz_contour_trees
+    from rgz.contours import count_peaks
+
+    img = _gaussians([(20, 30), (27, 30), (34, 30)])  # three peaks, one island at the lowest level
+    levels = (3**0.5) ** np.arange(5)  # 1, 1.73, 3, 5.2, 9
+    mask = img >= levels[0]
+    roots = rgz_contour_trees(img, levels)
+    assert len(roots) == 1 and roots[0].k == 0
+    assert count_peaks_rgz_tree(img, mask, levels) == count_peaks(img, mask, levels) == 3
+    assert count_local_maxima(img, mask, levels) == 3
+    apart = _gaussians([(15, 30), (45, 30)])  # two islands: each its own tree, one peak each
+    m2 = apart >= levels[0]
+    assert len(rgz_contour_trees(apart, levels)) == 2
+    assert count_peaks_rgz_tree(apart, m2, levels) == 2
+    one = _gaussians([(30, 30)])
+    assert count_peaks_rgz_tree(one, one >= levels[0], levels) == 1
+
+
+def test_contour_node_inserts_deeper_contours_by_bounding_box():
+    """rgz-analysis's Node.insert: one level up is a child without a test; deeper goes into each enclosing child."""
+    from benchmarks.contour_rule import ContourNode
+
+    def square(k, x0, y0, x1, y1):
+        return ContourNode(k, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]], dtype=float))
+
+    root = square(0, 0, 0, 100, 100)
+    root.insert(square(1, 10, 10, 60, 60))
+    root.insert(square(1, 40, 40, 90, 90))  # overlapping boxes of two level-1 contours
+    root.insert(square(2, 45, 45, 55, 55))  # inside both boxes: counted under both, as RGZ's tree does
+    root.insert(square(2, 200, 200, 210, 210))  # enclosed by no child: dropped
+    assert len(root.children) == 2 and [len(c.children) for c in root.children] == [1, 1]
+    assert root.leaves() == 2
+
+
+def test_on_rgz_grid_resamples_a_source_onto_rgz_132px_frame():
+    """A FIRST-like field (1.8"/px) becomes RGZ's 132 px, 1.3748"/px view centred on the source; the component
+    positions follow and the noise is the native pixels'."""
+    from benchmarks.contour_rule import on_rgz_grid
+    from rgz.contours import noise_sigma
+    from tests.wcs_builders import celestial_wcs
+
+    w = celestial_wcs(["RA---TAN", "DEC--TAN"], [150.0, 30.0], crpix=[60.5, 60.5], scale_deg=1.8 / 3600)
+    rng = np.random.default_rng(0)
+    img = rng.normal(0, 1, (120, 120)) + _gaussians([(59.5, 59.5)], shape=(120, 120), amp=50.0)
+    ra, dec = w.pixel_to_world_values(59.5, 59.5)
+    src = {"image": img, "wcs": w, "ra": float(ra), "dec": float(dec), "cpnt_ra": np.array([ra]),
+           "cpnt_dec": np.array([dec]), "box": None, "pos": np.array([[59.5, 59.5]])}
+    g = on_rgz_grid(src, 3)
+    assert g["image"].shape == (132, 132) and g["speck_width"] == 132
+    assert np.allclose(g["pos"], [[65.5, 65.5]], atol=0.05)  # the frame's centre, between its middle pixels
+    y, x = np.unravel_index(np.argmax(g["image"]), g["image"].shape)
+    assert abs(x - 65.5) <= 1 and abs(y - 65.5) <= 1
+    assert g["sigma"] == pytest.approx(noise_sigma(img))
