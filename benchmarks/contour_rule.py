@@ -308,6 +308,29 @@ def marginal_evidence(dr1: list[dict], spreads: list[float]) -> None:
               f"agree {a_m:.3f}, the others {(~marg).sum()} agree {a_s:.3f}; ratio {a_m / a_s:.2f}")
 
 
+def ladder_stability(dr1: list[dict], span: float = 0.10, step: float = 0.01) -> None:
+    """How far RGZ's whole ladder must move (down or up, in ``step``s up to ``span``) before a source's class by
+    the rule changes, for the sources the rule gets right and wrong (RGZ's grouping): whether a class-stability
+    score could tell a miscounted source from a right one."""
+    rules = LabelRules()
+    shifts = np.round(np.arange(-span, span + step / 2, step), 6)
+    groups: dict[str, list[bool]] = {}
+    cache: dict = {}
+    for s in dr1:
+        isl, ids = rgz_grouping(s, rules, cache)
+        if not ids:
+            continue
+        mask = np.isin(isl.labels, ids)
+        got = class_id(len(ids), count_peaks(s["image"], mask, isl.levels))
+        moved = [class_id(len(ids), count_peaks(s["image"], mask, isl.levels * (1 + d))) != got for d in shifts if d]
+        name = RGZ_CLASSES[got - 1] if got else "none"
+        key = f"RGZ {s['cls']}, rule {'right' if name == s['cls'] else name}"
+        groups.setdefault(key, []).append(any(moved))
+    print(f"class changes within +-{span:.0%} of RGZ's ladder ({step:.0%} steps), RGZ's grouping:")
+    for k, v in sorted(groups.items()):
+        print(f"    {k}: {sum(v)} of {len(v)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA)
@@ -333,6 +356,9 @@ def main() -> None:
     ap.add_argument("--marginal", type=float, nargs="*", default=None, metavar="SPREAD",
                     help="only measure how often the default rule's class agrees with RGZ where it is marginal "
                          "(changes as the ladder moves by SPREAD; default the rule's) and where it is not")
+    ap.add_argument("--stability", action="store_true",
+                    help="only print how often each source's class changes within 10 %% of RGZ's ladder "
+                         "(ladder_stability)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")  # SkyView headers without beams, FITS keyword chatter
     dev_dir = args.data / "rgz-real-dev"
@@ -342,6 +368,9 @@ def main() -> None:
     dr1 = load_dr1(args.data)
     if args.extent:
         extent_evidence(args.data, dr1)
+        return
+    if args.stability:
+        ladder_stability(dr1)
         return
     if args.marginal is not None:
         marginal_evidence(dr1, args.marginal or [LabelRules().marginal_spread])

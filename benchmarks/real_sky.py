@@ -185,11 +185,12 @@ def window_rows(table, key: str, wcs, ra: float, dec: float, half_px: float):
     return t
 
 
-def window_cutouts(srcs: list[dict], work: Path) -> dict[str, tuple[str, list[dict]]]:
+def window_cutouts(srcs: list[dict], work: Path, partial: bool = False) -> dict[str, tuple[str, list[dict]]]:
     """The boxed DR1 windows as the judged set has them: a 3' cutout of each field's own pixels centred on the
     source's FIRST position (``Cutout2D``: the pixel grid, values and WCS of the field, as a cutout server cuts
     FIRST), written to ``work``; only windows that lie wholly inside their field (a server's cutout has no
-    blank edge). Returns window -> (cutout file, the judge's objects in its pixels)."""
+    blank edge), or with ``partial`` only the others, their missing pixels NaN. Returns window -> (cutout file,
+    the judge's objects in its pixels)."""
     from astropy.io import fits
     from astropy.nddata import Cutout2D
     from astropy.nddata.utils import NoOverlapError, PartialOverlapError
@@ -203,9 +204,16 @@ def window_cutouts(srcs: list[dict], work: Path) -> dict[str, tuple[str, list[di
             data, header = np.squeeze(h[0].data), h[0].header
             w = WCS(header).celestial
         n = int(round(WINDOW_ARCSEC / pixel_scale_arcsec(w)))
+        pos = w.world_to_pixel_values(s["ra"], s["dec"])
         try:
-            c = Cutout2D(data, w.world_to_pixel_values(s["ra"], s["dec"]), (n, n), wcs=w, mode="strict")
-        except (NoOverlapError, PartialOverlapError):
+            c = Cutout2D(data, pos, (n, n), wcs=w, mode="strict")
+            if partial:
+                continue
+        except PartialOverlapError:
+            if not partial:
+                continue
+            c = Cutout2D(data.astype(np.float32), pos, (n, n), wcs=w, mode="partial", fill_value=np.nan)
+        except NoOverlapError:
             continue
         hdr = c.wcs.to_header()
         hdr["BUNIT"] = header.get("BUNIT", "JY/BEAM")
@@ -408,6 +416,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--detector-kwargs", default="{}", help="JSON of extra Detector.load keyword arguments")
     ap.add_argument("--rules", default=None, help="JSON of rgz.contours.LabelRules fields (default: the Detector's)")
     ap.add_argument("--details", action="store_true", help="print each DR1 source's best row and the extra rows")
+    ap.add_argument("--partial-cutouts", action="store_true",
+                    help="also detect the boxed windows that reach past their field as NaN-padded cutouts")
     ap.add_argument("--cache", type=Path, help="keep the network's outputs in this file (post-processing studies)")
     ap.add_argument("--bootstrap", type=int, default=200, help="resamples for the windows' mAP50 interval (0: none)")
     args = ap.parse_args(argv)
@@ -487,17 +497,18 @@ def main(argv: list[str] | None = None) -> dict:
 
         # 2c. the boxed windows that lie wholly in their field, as 100 px cutouts detected one by one (the judged
         # set's kind); beside it the field-detected rows of the same windows (measure 2 on this subset)
-        cuts = window_cutouts(srcs, work)
-        ct = det.detect_many([f for f, _ in cuts.values()], min_score=min_score).table
-        c_tables = {}
-        for key, (f, _) in cuts.items():
-            t = ct[ct["image"] == f]
-            t["image"] = key
-            if len(t):
-                c_tables[key] = t
-        res["dr1_cutouts"] = score_windows(scorer, {k: {"objects": o} for k, (_, o) in cuts.items()}, c_tables, work,
-                                           "dr1cut", args.bootstrap, ct[:0])
-        res["dr1_cutouts"]["fields_mAP50"] = windows_map(res["dr1_boxes"]["windows"], list(cuts))
+        for tag, partial in (("dr1_cutouts", False), ("dr1_cutouts_partial", True))[:1 + args.partial_cutouts]:
+            cuts = window_cutouts(srcs, work, partial)
+            ct = det.detect_many([f for f, _ in cuts.values()], min_score=min_score).table
+            c_tables = {}
+            for key, (f, _) in cuts.items():
+                t = ct[ct["image"] == f]
+                t["image"] = key
+                if len(t):
+                    c_tables[key] = t
+            res[tag] = score_windows(scorer, {k: {"objects": o} for k, (_, o) in cuts.items()}, c_tables, work,
+                                     tag, args.bootstrap, ct[:0])
+            res[tag]["fields_mAP50"] = windows_map(res["dr1_boxes"]["windows"], list(cuts))
 
         # 3. class accuracy and 4. sizes against ang_extent
         right, n, confusion, ext, each = 0, 0, {}, [], []
@@ -550,6 +561,10 @@ def main(argv: list[str] | None = None) -> dict:
           f"set's kind): mAP50 {dc['mAP50']:.3f}" + interval_text(dc.get("mAP50_90"))
           + f"; the same windows detected in their fields {dc['fields_mAP50']:.3f}")
     print(f"    {dc['report'].splitlines()[0]}")
+    if "dr1_cutouts_partial" in res:
+        dp = res["dr1_cutouts_partial"]
+        print(f"  the other {dp['n_images']}, cut with their missing pixels blank (NaN): mAP50 {dp['mAP50']:.3f}"
+              + interval_text(dp.get("mAP50_90")) + f"; detected in their fields {dp['fields_mAP50']:.3f}")
     rw = res["dr1_rule_windows"]
     print(f"DR1 sources, all with a class (RGZ's grouping and class, rule boxes): {rw['report'].splitlines()[0]}")
     print(f"  {rw['n_images']} windows: mAP50 {rw['mAP50']:.3f}" + interval_text(rw.get("mAP50_90")))

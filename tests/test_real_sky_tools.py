@@ -146,3 +146,7 @@ def test_window_cutouts_cut_the_fields_own_pixels_and_skip_windows_off_the_field
     (o,) = objs
     assert o["class"] == "1C_1P"
     assert np.allclose([(o["box"][0] + o["box"][2]) / 2, (o["box"][1] + o["box"][3]) / 2], [50.0, 50.0], atol=1.0)
+    edge = window_cutouts(srcs, tmp_path, partial=True)  # only the window past the edge, its missing pixels blank
+    assert list(edge) == ["FIRSTJ2.fits"]
+    blank = np.isnan(fits.getdata(edge["FIRSTJ2.fits"][0]))
+    assert blank[:, :20].all() and not blank[:, 40:].any()
