@@ -217,7 +217,7 @@ def on_rgz_grid(src: dict, order: int) -> dict:
 def rgz_grouping(src: dict, rules: LabelRules, islands_cache: dict) -> tuple:
     """The islands of ``src``'s image (cached per image, lowest level and noise) and RGZ's grouping on them: the
     island under each catalogued component position (``islands_under``)."""
-    key = (id(src["image"]), rules.level_sigma, rules.min_diag_fraction, src.get("sigma"))
+    key = (id(src["image"]), rules.level_sigma, rules.min_diag_fraction, rules.interpolate, src.get("sigma"))
     if key not in islands_cache:
         islands_cache[key] = find_islands(src["image"], rules, src.get("sigma"),
                                           min_diag=rules.min_diag_fraction * src.get("speck_width", 100))
