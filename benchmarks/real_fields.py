@@ -12,6 +12,13 @@ contours and does not touch the window's edge as a source of its own (the simula
 ``--pair-arcsec`` leaves out windows where two of those other islands are close enough to be one double.
 OUT_DIR gets SIM_DIR's cutouts (linked) and the real windows in one ``annotations.json``, for
 ``claran train --dataset rgz --data OUT_DIR``.
+
+``--dr1-folds K ...`` adds windows around the RGZ DR1 sources of those folds (``real_split.dr1_folds``; their
+fields are otherwise held out), ``--dr1-crops`` per source, each centred on the source's FIRST position as an
+RGZ cutout is, shifted by up to ``--dr1-jitter`` arcsec and kept inside its field with the source whole: every
+DR1 source in the window is labelled with RGZ's own grouping (the islands under its catalogued components) and
+RGZ's own class (``num_cpnts``, ``num_peaks``), boxed by the rule; the field's MiraBest galaxy, where DR1 does not
+list it, and the other islands as above. For cross-validation (``benchmarks/dr1_crossval.py``) only.
 """
 
 from __future__ import annotations
@@ -109,6 +116,99 @@ def real_windows(out: Path, *, crops: int, seed: int, window_arcsec: float = 180
     return images, anns
 
 
+def dr1_windows(out: Path, *, folds: list[int], n_folds: int, crops: int, seed: int, window_arcsec: float = 180.0,
+                jitter_arcsec: float = 18.0, only: set[str] | None = None) -> tuple[list[dict], list[list[dict]]]:
+    """Windows around the DR1 sources of ``folds`` (``only``: of these FIRST ids) labelled with RGZ's grouping and
+    class (module docstring)."""
+    import pandas as pd
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    from benchmarks.real_sky import dr1_sources, islands_under
+    from benchmarks.real_split import dr1_folds
+    from catalogs.sky import pixel_scale_arcsec
+    from rgz import RGZ_CLASSES
+    from rgz.contours import LabelRules, find_islands
+    from rgz.simulate.real import GALAXY_MARGIN_ARCSEC, centre_source
+    from rgz.simulate.sky import label_source, neighbour_label
+
+    rules = LabelRules()
+    fold_of = dr1_folds(DATA, n_folds)
+    every = dr1_sources(DATA)
+    mirabest = {r.file: r for r in pd.read_csv(DATA / "mirabest-fields" / "labels.csv").itertuples()}
+    rng = np.random.default_rng(seed)
+    (out / "dr1").mkdir(parents=True, exist_ok=True)
+    images, anns = [], []
+    mine = [s for s in every if fold_of[s["first_id"]] in folds and (only is None or s["first_id"] in only)]
+    for field in sorted({s["field"] for s in mine}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(field) as h:
+                data = np.squeeze(h[0].data).astype(np.float64)
+                wcs = WCS(h[0].header).celestial
+        scale = pixel_scale_arcsec(wcs)
+        size = round(window_arcsec / scale)
+        if min(data.shape) < size:
+            continue
+        # every DR1 source on this field's pixels (not only those placed in it): all share its sky region's fold
+        here = []
+        for s in every:
+            px = np.stack(wcs.world_to_pixel_values(s["cpnt_ra"], s["cpnt_dec"]), 1)
+            if ((px >= 0) & (px <= np.array(data.shape[::-1]) - 1)).all():
+                here.append((s, px))
+        field_isl = find_islands(data, rules)
+        rec = mirabest[Path(field).name]
+        mx, my = wcs.world_to_pixel_values(rec.ra, rec.dec)
+        radius = (rec.size_arcsec / 2 + GALAXY_MARGIN_ARCSEC) / scale
+        for s, px in here:
+            if s["field"] != field or s not in mine:
+                continue
+            ids = islands_under(field_isl.labels, px)
+            if not ids:
+                continue
+            ys, xs = np.nonzero(np.isin(field_isl.labels, ids))
+            lo_x, hi_x = max(xs.max() - size + 3, 0), min(xs.min() - 2, data.shape[1] - size)
+            lo_y, hi_y = max(ys.max() - size + 3, 0), min(ys.min() - 2, data.shape[0] - size)
+            if lo_x > hi_x or lo_y > hi_y:
+                continue  # larger than a cutout, or at the field's edge
+            cx, cy = wcs.world_to_pixel_values(s["ra"], s["dec"])
+            for k in range(crops):
+                jx, jy = rng.uniform(-jitter_arcsec, jitter_arcsec, 2) / scale
+                x0 = int(np.clip(round(cx + jx - (size - 1) / 2), lo_x, hi_x))
+                y0 = int(np.clip(round(cy + jy - (size - 1) / 2), lo_y, hi_y))
+                img = data[y0:y0 + size, x0:x0 + size]
+                isl = find_islands(img, rules)
+                edge = set(np.unique(np.concatenate([isl.labels[0], isl.labels[-1], isl.labels[:, 0],
+                                                     isl.labels[:, -1]])).tolist()) - {0}
+                labs, taken = [], set()
+                for t, tpx in here:  # RGZ's sources: its grouping and its class
+                    tids = islands_under(isl.labels, tpx - np.array([x0, y0]))
+                    if not tids or set(tids) & taken:
+                        continue
+                    taken.update(tids)
+                    cls = f"{t['num_cpnts']}C_{min(t['num_peaks'], 3)}P"
+                    lab = label_source(img, isl, tids, img.shape, rules)
+                    if set(tids) & edge or cls not in RGZ_CLASSES or lab is None:
+                        continue  # cut by the window, or no class: unlabelled, and not a neighbour either
+                    labs.append(dict(lab, category_id=RGZ_CLASSES.index(cls) + 1, n_components=t["num_cpnts"],
+                                     n_peaks=min(t["num_peaks"], 3), target=t is s))
+                found = centre_source(img, (float(mx) - x0, float(my) - y0), radius)
+                if found is not None and not set(found[1]) & (taken | edge):
+                    lab = label_source(img, isl, found[1], img.shape, rules)
+                    taken.update(found[1])
+                    if lab is not None:
+                        labs.append(dict(lab, target=False))
+                labs += [a for a in (neighbour_label(img, isl, [i], rules, 2.0)
+                                     for i in range(1, isl.count + 1) if i not in taken) if a is not None]
+                name = f"dr1/{s['first_id']}_{k}.fits"
+                hdr = wcs[y0:y0 + size, x0:x0 + size].to_header()
+                hdr["BUNIT"], hdr["BMAJ"], hdr["BMIN"], hdr["BPA"] = "JY/BEAM", 5.4 / 3600, 5.4 / 3600, 0.0
+                fits.PrimaryHDU(img.astype(np.float32), hdr).writeto(out / name, overwrite=True)
+                images.append({"file_name": name, "width": size, "height": size, "split": "train"})
+                anns.append(labs)
+    return images, anns
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("sim", type=Path)
@@ -118,6 +218,10 @@ def main() -> None:
     ap.add_argument("--pair-arcsec", type=float, default=0.0,
                     help="leave out windows where two islands other than the centre galaxy's come this close "
                          "(a neighbouring double would be labelled as two sources; 0: keep all)")
+    ap.add_argument("--dr1-folds", type=int, nargs="*", default=[],
+                    help="also windows around the RGZ DR1 sources of these folds, with RGZ's labels (cross-validation)")
+    ap.add_argument("--n-folds", type=int, default=2)
+    ap.add_argument("--dr1-crops", type=int, default=10, help="windows per DR1 source")
     args = ap.parse_args()
     from rgz.simulate.writer import coco_annotation
 
@@ -130,6 +234,10 @@ def main() -> None:
     if not (args.out / "radio").exists():
         os.symlink((args.sim / "radio").resolve(), args.out / "radio")
     images, anns = real_windows(args.out, crops=args.crops, seed=args.seed, pair_arcsec=args.pair_arcsec)
+    if args.dr1_folds:
+        more = dr1_windows(args.out, folds=args.dr1_folds, n_folds=args.n_folds, crops=args.dr1_crops, seed=args.seed)
+        print(f"{len(more[0])} windows around the DR1 sources of folds {args.dr1_folds}")
+        images, anns = images + more[0], anns + more[1]
     next_img = max(im["id"] for im in coco["images"]) + 1
     next_ann = max(a["id"] for a in coco["annotations"]) + 1
     for im, labs in zip(images, anns, strict=True):

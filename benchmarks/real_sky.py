@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import sys
@@ -65,7 +66,13 @@ WINDOW_ARCSEC = 180.0  # a FIRST cutout server's 3' cutout, as in rgz-real-dev
 
 
 def dr1_sources(data: Path) -> list[dict]:
-    """DR1 sources inside a mirabest-fields image, each placed in the field where it is most central."""
+    """DR1 sources inside a mirabest-fields image, each placed in the field where it is most central (read once
+    per folder: the dicts are shared, read them only)."""
+    return list(_dr1_sources(Path(data).resolve()))
+
+
+@functools.lru_cache(maxsize=2)
+def _dr1_sources(data: Path) -> tuple[dict, ...]:
     import pandas as pd
     from astropy.io import fits
     from astropy.wcs import WCS
@@ -93,7 +100,7 @@ def dr1_sources(data: Path) -> list[dict]:
                 "dec": pos[i, 1], "cpnt_ra": ras, "cpnt_dec": decs, "num_cpnts": int(r.num_cpnts),
                 "num_peaks": int(r.num_peaks), "ang_extent": float(r.ang_extent), "training": int(r.training),
                 "png_boxes": boxes.get(r.first_id)}
-    return sorted(best.values(), key=lambda s: s["first_id"])
+    return tuple(sorted(best.values(), key=lambda s: s["first_id"]))
 
 
 def truth_in_field(src: dict, wcs) -> list[dict]:

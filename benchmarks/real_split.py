@@ -7,6 +7,9 @@ and class accuracy of real_sky.py are measured there), and a quarter of the othe
 held-out file names, one per line, for ``claran simulate --exclude-real``::
 
     python benchmarks/real_split.py heldout.txt
+
+``dr1_folds`` splits the DR1 sources themselves into folds for cross-validation (``benchmarks/dr1_crossval.py``):
+a model trained on the RGZ labels of one fold is measured on the others.
 """
 
 from __future__ import annotations
@@ -55,6 +58,35 @@ def heldout_fields(data: Path = DATA) -> set[str]:
         if np.any((x > -m) & (y > -m) & (x < h["NAXIS1"] - 1 + m) & (y < h["NAXIS2"] - 1 + m)):
             out.add(f.name)
     return out
+
+
+def dr1_folds(data: Path = DATA, n: int = 2, link_arcmin: float = 6.0) -> dict[str, int]:
+    """FIRST id -> fold (0 .. n-1) of each DR1 source inside a ``mirabest-fields`` image (``real_sky.dr1_sources``).
+
+    Sources closer than ``link_arcmin`` (a large field's side) are one sky region and share a fold, so no
+    source, part of a source (DR1 lists some once per component) or field is in two folds; a region's fold is
+    the crc32 of its first FIRST id modulo ``n``."""
+    from astropy.coordinates import SkyCoord
+
+    from benchmarks.real_sky import dr1_sources
+
+    srcs = dr1_sources(data)
+    c = SkyCoord([s["ra"] for s in srcs], [s["dec"] for s in srcs], unit="deg")
+    parent = list(range(len(srcs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(srcs)):
+        for j in np.flatnonzero(c[i].separation(c[i + 1:]).arcmin < link_arcmin):
+            parent[root(i)] = root(i + 1 + int(j))
+    regions: dict[int, list[str]] = {}
+    for i, s in enumerate(srcs):
+        regions.setdefault(root(i), []).append(s["first_id"])
+    return {f: zlib.crc32(min(ids).encode()) % n for ids in regions.values() for f in ids}
 
 
 if __name__ == "__main__":

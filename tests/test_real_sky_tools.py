@@ -150,3 +150,76 @@ def test_window_cutouts_cut_the_fields_own_pixels_and_skip_windows_off_the_field
     assert list(edge) == ["FIRSTJ2.fits"]
     blank = np.isnan(fits.getdata(edge["FIRSTJ2.fits"][0]))
     assert blank[:, :20].all() and not blank[:, 40:].any()
+
+
+def test_dr1_crossval_merge_takes_each_item_from_the_model_that_did_not_train_on_it():
+    """runs[k] held out fold k: a window, DR1 source or field of fold k is scored from runs[k] alone."""
+    from benchmarks.dr1_crossval import merge
+
+    box = [10.0, 10.0, 20.0, 20.0]
+
+    def run(hit: set[str]) -> dict:
+        ids = ["F0a", "F0b", "F1a", "F1b"]
+        windows = {f"{i}.fits": {"truth": [{"class": "1C_1P", "box": box}],
+                                 "rows": [[0.9, "1C_1P", *box]] if i in hit else []} for i in ids}
+        return {"model": "m", "dr1_boxes": {"windows": windows},
+                "dr1_class": {"sources": [{"first_id": i, "class_ok": i in hit} for i in ids]},
+                "mirabest_grouping": {"sources": [{"file": f"{i}.fits", "grouped": i in hit, "class_ok": i in hit}
+                                                  for i in ids]}}
+
+    fold_of = {"F0a": 0, "F0b": 0, "F1a": 1, "F1b": 1}
+    field_fold = {"F0a.fits": 0, "F0b.fits": 0, "F1a.fits": 1, "F1b.fits": 1}
+    # the model holding out fold 0 gets fold 0 right and fold 1 (its training sources) "right" too; the other
+    # gets only its training fold right: out of fold, only fold 0 is right
+    res = merge([run({"F0a", "F0b", "F1a", "F1b"}), run({"F0a", "F0b"})], fold_of, field_fold, n_boot=0)
+    assert res["dr1_boxes"]["mAP50"] == pytest.approx(0.5) and res["dr1_boxes"]["n_images"] == 4
+    assert res["dr1_class"]["accuracy"] == 0.5 and res["mirabest_grouping"]["grouped"] == 0.5
+    assert [s["first_id"] for s in res["dr1_class"]["sources"] if s["class_ok"]] == ["F0a", "F0b"]
+
+
+def test_dr1_folds_keep_a_sky_region_in_one_fold():
+    from tests.shared_data import shared
+
+    data = shared("mirabest-fields").parent
+    shared("claran-labels")
+    from astropy.coordinates import SkyCoord
+
+    from benchmarks.real_sky import dr1_sources
+    from benchmarks.real_split import dr1_folds
+
+    folds = dr1_folds(data, 2)
+    srcs = dr1_sources(data)
+    assert set(folds) == {s["first_id"] for s in srcs} and set(folds.values()) == {0, 1}
+    assert min(list(folds.values()).count(k) for k in (0, 1)) > len(folds) / 3  # roughly balanced
+    c = SkyCoord([s["ra"] for s in srcs], [s["dec"] for s in srcs], unit="deg")
+    for i, s in enumerate(srcs):  # one triple listed once per component (151513.5, 151515.1, ...) is one fold
+        near = np.flatnonzero(c[i].separation(c).arcmin < 6.0)
+        assert {folds[srcs[j]["first_id"]] for j in near} == {folds[s["first_id"]]}
+
+
+def test_dr1_windows_label_rgz_sources_with_rgz_grouping_and_class(tmp_path):
+    """A training window around a DR1 source: the source whole inside it, with RGZ's class and a rule box."""
+    from tests.shared_data import shared
+
+    shared("mirabest-fields")
+    shared("claran-labels")
+    from astropy.io import fits
+
+    from benchmarks.real_fields import dr1_windows
+    from benchmarks.real_split import dr1_folds
+    from rgz import RGZ_CLASSES
+
+    folds = dr1_folds(n=2)
+    pick = {"FIRSTJ130742.8+565119", "FIRSTJ155750.5+161827"}  # RGZ: 2C_3P and 1C_1P (rgz-real-dev)
+    images, anns = dr1_windows(tmp_path, folds=sorted({folds[f] for f in pick}), n_folds=2, crops=2, seed=0,
+                               only=pick)
+    assert len(images) == 4 and all(im["split"] == "train" for im in images)
+    for im, labs in zip(images, anns, strict=True):
+        img = fits.getdata(tmp_path / im["file_name"])
+        assert img.shape == (100, 100) and np.isfinite(img).all()
+        target = [a for a in labs if a["target"]]
+        assert len(target) == 1
+        want = "2C_3P" if "130742" in im["file_name"] else "1C_1P"
+        assert RGZ_CLASSES[target[0]["category_id"] - 1] == want
+        x1, y1, x2, y2 = target[0]["box"]
+        assert 0 <= x1 < x2 <= 100 and 0 <= y1 < y2 <= 100 and x2 - x1 > 8
