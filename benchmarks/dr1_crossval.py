@@ -1,6 +1,7 @@
 """Does fine-tuning on real RGZ labels help? Cross-validation over the RGZ DR1 sources in ``mirabest-fields``.
 
     python benchmarks/dr1_crossval.py --work DIR [--folds 2] [--steps 2000] [--crops 16] [--base CKPT]
+        [--control-seeds 42 1 2]
     python benchmarks/dr1_crossval.py --merge FOLD0.json FOLD1.json [--json out.json]
 
 The DR1 sources are the only real images here labelled the way RGZ labelled them (its volunteers' grouping, its
@@ -13,6 +14,8 @@ control model is fine-tuned the same way without DR1 windows. ``--merge`` takes 
 MiraBest field from the model that did not train on it (fields without a DR1 source: by crc32 of the name) and
 writes one ``real_sky.py``-like JSON of out-of-fold results, for ``benchmarks/compare_real_sky.py`` against the
 control or the bundled model. Every number is out of fold: no model is scored on a source it trained on.
+``--control-seeds`` trains the control once per ``TRAIN.SEED`` (data order and sampling): how far identical recipes
+land apart on the real-sky measures, the floor under which no difference between two models means anything.
 """
 
 from __future__ import annotations
@@ -97,6 +100,15 @@ def report(res: dict) -> None:
           + f", and class {g['grouped_and_class']:.3f}" + interval_text(g["grouped_and_class_90"]))
 
 
+def report_controls(paths: list[Path]) -> None:
+    """One line per control run: the spread of identical recipes."""
+    for p in paths:
+        r = json.loads(p.read_text())
+        print(f"{p.stem}: DR1 windows {r['dr1_boxes']['mAP50']:.3f}, rule windows {r['dr1_rule_windows']['mAP50']:.3f}, "
+              f"DR1 class {r['dr1_class']['accuracy']:.3f}, MiraBest grouping {r['mirabest_grouping']['grouped']:.3f} / "
+              f"{r['mirabest_grouping']['grouped_and_class']:.3f}, dev {r['dev']['mAP50']:.3f}")
+
+
 def run(cmd: list[str]) -> None:
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
@@ -117,9 +129,12 @@ def train_all(args: argparse.Namespace) -> list[Path]:
              str(DATA / "rgz-real-dev" / "truth.json"), "--real-sources", str(DATA / "mirabest-fields"),
              "--exclude-real", str(held), "--real-fraction", "0.8", "--workers", "2", str(sim)])
     jsons = []
-    for k in ["control", *range(args.folds)]:
-        train = [f for f in range(args.folds) if f != k] if k != "control" else []
+    seeds = {f"control-s{s}": s for s in args.control_seeds[1:]}
+    for k in ["control", *seeds, *range(args.folds)]:
+        train = [f for f in range(args.folds) if f != k] if isinstance(k, int) else []
         data, log, res = work / f"data-{k}", work / f"log-{k}", work / f"real_sky-{k}.json"
+        if k in seeds:
+            data = work / "data-control"  # the control's training set, another seed
         if not (data / "annotations.json").exists():
             run([sys.executable, str(ROOT / "benchmarks" / "real_fields.py"), str(sim), str(data), "--seed",
                  str(args.seed), *(["--dr1-folds", *map(str, train), "--n-folds", str(args.folds), "--dr1-crops",
@@ -128,11 +143,12 @@ def train_all(args: argparse.Namespace) -> list[Path]:
             run([*claran, "train", "--dataset", "rgz", "--data", str(data), "--preset", "rgz-small", "--load",
                  str(args.base), "--logdir", str(log), "--no-progress", "--config", "RGZ.REPRESENTATION=phys",
                  f"TRAIN.BASE_LR={args.lr}", "TRAIN.EVAL_PERIOD=0",
+                 f"TRAIN.SEED={seeds.get(k, args.control_seeds[0])}",
                  f"TRAIN.LR_SCHEDULE=[{args.steps * 4 // 5},{args.steps * 19 // 20},{args.steps}]"])
         if not res.exists():
             run([sys.executable, str(ROOT / "benchmarks" / "real_sky.py"), "--model",
                  str(find_checkpoints(log)[-1]), "--json", str(res)])
-        if k != "control":
+        if isinstance(k, int):
             jsons.append(res)
     return jsons
 
@@ -149,6 +165,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--count", type=int, default=5000, help="simulated cutouts")
     ap.add_argument("--seed", type=int, default=3001)
     ap.add_argument("--base", type=Path, default=ROOT / "rgz" / "models" / "default.pt", help="model to fine-tune")
+    ap.add_argument("--control-seeds", type=int, nargs="+", default=[42],
+                    help="TRAIN.SEED of the control and the fold models (the first), and of more control runs")
     ap.add_argument("--bootstrap", type=int, default=200)
     args = ap.parse_args(argv)
     if not (DATA / "mirabest-fields" / "labels.csv").is_file():
@@ -156,6 +174,8 @@ def main(argv: list[str] | None = None) -> dict:
     if bool(args.work) == bool(args.merge):
         sys.exit("give either --work DIR (train and measure) or --merge JSON ... (combine measured folds)")
     paths = args.merge or train_all(args)
+    if args.work:
+        report_controls(sorted(args.work.glob("real_sky-control*.json")))
     runs = []
     for p in paths:
         try:
