@@ -50,6 +50,30 @@ def paired_windows(a: dict, b: dict, n: int = 1000, seed: int = 0) -> dict:
             "diff_90": [float(x) for x in np.percentile(diffs, [5, 95])], "b_higher": float(np.mean(np.array(diffs) > 0))}
 
 
+def window_outcomes(windows: dict) -> dict[str, tuple[int, int]]:
+    """Per window: (labelled sources found with their class at IoU >= 0.5, rows that match none), by the judge's
+    matching (each source counts once)."""
+    from benchmarks.real_sky import iou
+
+    out = {}
+    for k, w in windows.items():
+        used, fp = set(), 0
+        for _, m, *box in sorted(w["rows"], key=lambda r: -r[0]):
+            hit = [j for j, o in enumerate(w["truth"]) if o["class"] == m and j not in used and iou(box, o["box"]) >= 0.5]
+            if hit:
+                used.add(hit[0])
+            else:
+                fp += 1
+        out[k] = (len(used), fp)
+    return out
+
+
+def changed_windows(a: dict, b: dict) -> list[str]:
+    """Windows whose outcome (``window_outcomes``) differs between two runs: the rest differ only in how rows rank."""
+    oa, ob = window_outcomes(a), window_outcomes(b)
+    return sorted(k for k in set(oa) & set(ob) if oa[k] != ob[k])
+
+
 def compare(a: dict, b: dict) -> dict:
     out = {}
     for name, section, key, ok in (("DR1 class", "dr1_class", "first_id", "class_ok"),
@@ -84,6 +108,11 @@ def main(argv: list[str] | None = None) -> dict:
         w = paired_windows(a[section]["windows"], b[section]["windows"], args.bootstrap)
         print(f"{name} ({w['n']}): mAP50 A {w['a']:.3f}, B {w['b']:.3f}; B - A 90 %: {w['diff_90'][0]:+.3f} to "
               f"{w['diff_90'][1]:+.3f}, B higher in {w['b_higher']:.0%} of {args.bootstrap} paired resamples")
+        oa, ob = window_outcomes(a[section]["windows"]), window_outcomes(b[section]["windows"])
+        diff = changed_windows(a[section]["windows"], b[section]["windows"])
+        print(f"  windows with another outcome ({len(diff)}; the others differ only in how rows rank): "
+              + (", ".join(f"{k.removesuffix('.fits')} {oa[k][0]}+{oa[k][1]} -> {ob[k][0]}+{ob[k][1]}" for k in diff)
+                 or "none") + " (sources found + extra rows)")
     res = compare(a, b)
     for name, r in res.items():
         print(f"{name}: of {r['n']} sources B gets {len(r['gained'])} right that A does not, and {len(r['lost'])} "

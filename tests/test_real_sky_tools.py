@@ -223,3 +223,15 @@ def test_dr1_windows_label_rgz_sources_with_rgz_grouping_and_class(tmp_path):
         assert RGZ_CLASSES[target[0]["category_id"] - 1] == want
         x1, y1, x2, y2 = target[0]["box"]
         assert 0 <= x1 < x2 <= 100 and 0 <= y1 < y2 <= 100 and x2 - x1 > 8
+
+
+def test_changed_windows_names_only_windows_whose_matches_differ():
+    from benchmarks.compare_real_sky import changed_windows, window_outcomes
+
+    a, b = _windows(20), _windows(20)
+    for w in b.values():  # the same matches at other scores: rank only, no window changes
+        w["rows"] = [[r[0] * 0.5, *r[1:]] for r in w["rows"]]
+    b["w0"] = {"truth": a["w0"]["truth"], "rows": [[0.9, "1C_2P", 10.0, 10.0, 20.0, 20.0]]}  # wrong class: a miss
+    assert window_outcomes(a)["w0"] == (1, 0) and window_outcomes(b)["w0"] == (0, 1)
+    assert window_outcomes(a)["w30"] == (0, 1)
+    assert changed_windows(a, b) == ["w0"] and changed_windows(a, a) == []
