@@ -235,3 +235,14 @@ def test_changed_windows_names_only_windows_whose_matches_differ():
     assert window_outcomes(a)["w0"] == (1, 0) and window_outcomes(b)["w0"] == (0, 1)
     assert window_outcomes(a)["w30"] == (0, 1)
     assert changed_windows(a, b) == ["w0"] and changed_windows(a, a) == []
+
+
+def test_ranked_windows_put_every_matching_row_first():
+    """Perfect ranking of the same rows: a wrong row scoring above the right ones stops costing precision."""
+    from benchmarks.real_sky import ranked_windows, windows_map
+
+    w = _windows(20)
+    w["w39"]["rows"] = [[0.99, "1C_1P", 50.0, 50.0, 60.0, 60.0]]  # the best-scoring row matches nothing
+    keys = sorted(w)
+    assert windows_map(w, keys) < 0.49
+    assert windows_map(ranked_windows(w), keys) == pytest.approx(0.5)  # 20 of 40 found, none ranked below a miss
