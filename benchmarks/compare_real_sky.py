@@ -52,20 +52,10 @@ def paired_windows(a: dict, b: dict, n: int = 1000, seed: int = 0) -> dict:
 
 def window_outcomes(windows: dict) -> dict[str, tuple[int, int]]:
     """Per window: (labelled sources found with their class at IoU >= 0.5, rows that match none), by the judge's
-    matching (each source counts once)."""
-    from benchmarks.real_sky import iou
+    matching (``real_sky.matched_rows``: each source counts once)."""
+    from benchmarks.real_sky import matched_rows
 
-    out = {}
-    for k, w in windows.items():
-        used, fp = set(), 0
-        for _, m, *box in sorted(w["rows"], key=lambda r: -r[0]):
-            hit = [j for j, o in enumerate(w["truth"]) if o["class"] == m and j not in used and iou(box, o["box"]) >= 0.5]
-            if hit:
-                used.add(hit[0])
-            else:
-                fp += 1
-        out[k] = (len(used), fp)
-    return out
+    return {k: (sum(hit := matched_rows(w)), len(hit) - sum(hit)) for k, w in windows.items()}
 
 
 def changed_windows(a: dict, b: dict) -> list[str]:

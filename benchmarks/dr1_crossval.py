@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.real_sky import interval, interval_text, windows_interval, windows_map  # noqa: E402
+from benchmarks.real_sky import interval, interval_text, windows_eval, windows_interval  # noqa: E402
 from benchmarks.real_split import DATA, dr1_folds  # noqa: E402
 
 WINDOW_SECTIONS = ("dr1_boxes", "dr1_rule_windows", "dr1_cutouts")
@@ -48,37 +48,28 @@ def field_folds(data: Path, n: int) -> dict[str, int]:
 
 def merge(runs: list[dict], fold_of: dict[str, int], field_fold: dict[str, int], n_boot: int = 200) -> dict:
     """Out-of-fold results: ``runs[k]`` is the real_sky.py JSON of the model that did not train on fold k."""
-    from rgz import RGZ_CLASSES
-    from rgz.evaluation import evaluate_ap50
-
     n = len(runs)
     out: dict = {"model": "out of fold: " + ", ".join(str(r.get("model")) for r in runs), "folds": n}
     for sec in WINDOW_SECTIONS:
         if not all("windows" in r.get(sec, {}) for r in runs):
             continue
-        windows = {k: r[sec]["windows"][k] for k in runs[0][sec]["windows"]
-                   for r in [runs[fold_of[k[:-len(".fits")]]]]}
+        windows = {k: runs[fold_of[k.removesuffix(".fits")]][sec]["windows"][k] for k in runs[0][sec]["windows"]}
         keys = sorted(windows)
-        gt, results = {}, []
-        for j, k in enumerate(keys):
-            objs = windows[k]["truth"]
-            gt[j] = (np.array([o["box"] for o in objs], dtype=np.float64).reshape(-1, 4),
-                     np.array([RGZ_CLASSES.index(o["class"]) + 1 for o in objs], dtype=int))
-            results += [{"image_id": j, "category_id": RGZ_CLASSES.index(m) + 1, "score": s,
-                         "bbox": [x0, y0, x1 - x0, y1 - y0]} for s, m, x0, y0, x1, y1 in windows[k]["rows"]]
-        ev = evaluate_ap50(gt, results, RGZ_CLASSES)
-        out[sec] = {"mAP50": windows_map(windows, keys), "n_images": len(keys), "windows": windows,
+        ev = windows_eval(windows, keys)
+        out[sec] = {"mAP50": ev["mAP50"], "n_images": len(keys), "windows": windows,
                     "per_class_AP50": {k.split("/")[1]: v for k, v in ev.items() if k.startswith("AP50/")},
                     "mAP50_90": windows_interval(windows, n_boot) if n_boot else None}
-    src = [s for s in runs[0]["dr1_class"]["sources"]]
-    picked = [next(t for t in runs[fold_of[s["first_id"]]]["dr1_class"]["sources"] if t["first_id"] == s["first_id"])
-              for s in src]
+
+    def sources(k: int, section: str, key: str) -> dict:  # run k's sources of ``section`` by ``key``
+        return {s[key]: s for s in runs[k][section]["sources"]}
+
+    by_run = [sources(k, "dr1_class", "first_id") for k in range(n)]
+    picked = [by_run[fold_of[s["first_id"]]][s["first_id"]] for s in runs[0]["dr1_class"]["sources"]]
     out["dr1_class"] = {"n": len(picked), "accuracy": float(np.mean([s["class_ok"] for s in picked])),
                         "accuracy_90": interval([s["class_ok"] for s in picked]), "sources": picked}
-    grouped = []
-    for s in runs[0]["mirabest_grouping"]["sources"]:
-        k = field_fold.get(s["file"], zlib.crc32(s["file"].encode()) % n)
-        grouped.append(next(t for t in runs[k]["mirabest_grouping"]["sources"] if t["file"] == s["file"]))
+    by_run = [sources(k, "mirabest_grouping", "file") for k in range(n)]
+    grouped = [by_run[field_fold.get(s["file"], zlib.crc32(s["file"].encode()) % n)][s["file"]]
+               for s in runs[0]["mirabest_grouping"]["sources"]]
     out["mirabest_grouping"] = {
         "n": len(grouped), "grouped": float(np.mean([s["grouped"] for s in grouped])),
         "grouped_and_class": float(np.mean([s["class_ok"] for s in grouped])),

@@ -187,8 +187,9 @@ def dr1_windows(out: Path, *, folds: list[int], n_folds: int, crops: int, seed: 
                         continue
                     taken.update(tids)
                     cls = f"{t['num_cpnts']}C_{min(t['num_peaks'], 3)}P"
-                    lab = label_source(img, isl, tids, img.shape, rules)
-                    if set(tids) & edge or cls not in RGZ_CLASSES or lab is None:
+                    lab = None if set(tids) & edge or cls not in RGZ_CLASSES else label_source(img, isl, tids,
+                                                                                              img.shape, rules)
+                    if lab is None:
                         continue  # cut by the window, or no class: unlabelled, and not a neighbour either
                     labs.append(dict(lab, category_id=RGZ_CLASSES.index(cls) + 1, n_components=t["num_cpnts"],
                                      n_peaks=min(t["num_peaks"], 3), target=t is s))

@@ -348,10 +348,10 @@ def interval_text(values: list[float] | None) -> str:
     return " (90 %: {:.3f}-{:.3f})".format(*values) if values else ""
 
 
-def windows_map(windows: dict, keys: list[str]) -> float:
-    """mAP50 of the windows ``keys`` of ``score_windows``' ``windows`` (repeats allowed: each draw is a window of
-    its own), by ``rgz.evaluation.evaluate_ap50``: the judge's rule, in memory (the same numbers as the judge's
-    file round trip, checked on the real-sky sets)."""
+def windows_eval(windows: dict, keys: list[str]) -> dict[str, float]:
+    """``rgz.evaluation.evaluate_ap50`` (the judge's rule, in memory: the same numbers as the judge's file round
+    trip, checked on the real-sky sets) of the windows ``keys`` of ``score_windows``' ``windows`` (repeats allowed:
+    each draw is a window of its own): ``mAP50`` and ``AP50/<class>``."""
     from rgz.evaluation import evaluate_ap50
 
     gt, results = {}, []
@@ -362,18 +362,35 @@ def windows_map(windows: dict, keys: list[str]) -> float:
         results += [{"image_id": j, "category_id": RGZ_CLASSES.index(m) + 1, "score": s,
                      "bbox": [x0, y0, x1 - x0, y1 - y0]} for s, m, x0, y0, x1, y1 in windows[k]["rows"]
                     if m in RGZ_CLASSES]
-    return evaluate_ap50(gt, results, RGZ_CLASSES)["mAP50"]
+    return evaluate_ap50(gt, results, RGZ_CLASSES)
+
+
+def windows_map(windows: dict, keys: list[str]) -> float:
+    """mAP50 of the windows ``keys`` (``windows_eval``)."""
+    return windows_eval(windows, keys)["mAP50"]
+
+
+def matched_rows(window: dict) -> list[bool]:
+    """Whether each row of one window (``score_windows``' ``windows``) is a true positive by the judge's rule: best
+    score first, a row takes the unmatched labelled source of its class with the largest IoU if that is >= 0.5."""
+    used: set[int] = set()
+    ok = [False] * len(window["rows"])
+    for i in sorted(range(len(ok)), key=lambda i: -window["rows"][i][0]):
+        _, m, *box = window["rows"][i]
+        ious = [iou(box, o["box"]) if o["class"] == m else -1.0 for o in window["truth"]]
+        j = int(np.argmax(ious)) if ious else -1
+        if j >= 0 and ious[j] >= 0.5 and j not in used:
+            used.add(j)
+            ok[i] = True
+    return ok
 
 
 def ranked_windows(windows: dict) -> dict:
-    """The same windows with every row that matches a labelled source (its class, IoU >= 0.5) ranked above every
-    row that does not: the mAP50 of these rows with perfect scores, an upper bound that no rescoring can pass."""
-    out = {}
-    for k, w in windows.items():
-        rows = [[s + (2.0 if any(o["class"] == m and iou(b, o["box"]) >= 0.5 for o in w["truth"]) else 0.0), m, *b]
-                for s, m, *b in w["rows"]]
-        out[k] = {"truth": w["truth"], "rows": rows}
-    return out
+    """The same windows with every row that matches a labelled source (``matched_rows``) ranked above every row
+    that does not: the mAP50 of these rows with perfect scores, an upper bound that no rescoring can pass."""
+    return {k: {"truth": w["truth"], "rows": [[s + 2.0 * hit, m, *b] for (s, m, *b), hit
+                                             in zip(w["rows"], matched_rows(w), strict=True)]}
+            for k, w in windows.items()}
 
 
 def windows_interval(windows: dict, n: int, seed: int = 0) -> list[float]:
