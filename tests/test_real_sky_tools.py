@@ -152,6 +152,34 @@ def test_window_cutouts_cut_the_fields_own_pixels_and_skip_windows_off_the_field
     assert blank[:, :20].all() and not blank[:, 40:].any()
 
 
+def test_rule_window_cutouts_move_the_rule_boxes_into_the_cutout_and_skip_windows_off_the_field(tmp_path):
+    """Measurement 2d: a rule window wholly inside its field becomes a 100 px cutout of the field's pixels with
+    its truth boxes shifted by the cutout's origin; one reaching past the field's edge is left out; the rows
+    scored are those touching a labelled source."""
+    from astropy.io import fits
+    from astropy.table import Table
+
+    from benchmarks.real_sky import rule_window_cutouts, touching
+    from tests.wcs_builders import celestial_wcs
+
+    w = celestial_wcs(["RA---TAN", "DEC--TAN"], [150.0, 30.0], crpix=[60.5, 60.5], scale_deg=1.8 / 3600)
+    data = np.arange(120 * 120, dtype=np.float32).reshape(120, 120)
+    field = tmp_path / "field.fits"
+    fits.PrimaryHDU(data, w.to_header()).writeto(field)
+    ra, dec = (float(v) for v in w.pixel_to_world_values(59.3, 60.3))
+    edge = tuple(float(v) for v in w.pixel_to_world_values(20.0, 60.0))
+    objs = [{"class": "2C_3P", "box": [40.0, 45.0, 80.0, 85.0]}]
+    truth = {"FIRSTJ1.fits": {"objects": objs, "field": str(field), "centre": (ra, dec)},
+             "FIRSTJ2.fits": {"objects": objs, "field": str(field), "centre": edge}}
+    cuts = rule_window_cutouts(truth, tmp_path)
+    assert list(cuts) == ["FIRSTJ1.fits"]
+    f, (o,) = cuts["FIRSTJ1.fits"]
+    assert np.array_equal(fits.getdata(f), data[11:111, 10:110])  # columns 10-109, rows 11-110
+    assert o["class"] == "2C_3P" and np.allclose(o["box"], [30.0, 34.0, 70.0, 74.0])
+    rows = Table({"x_min": [35.0, 0.0], "y_min": [40.0, 0.0], "x_max": [50.0, 10.0], "y_max": [60.0, 10.0]})
+    assert list(touching(rows, [o])["x_min"]) == [35.0]  # the row on no labelled source is not scored
+
+
 def test_dr1_crossval_merge_takes_each_item_from_the_model_that_did_not_train_on_it():
     """runs[k] held out fold k: a window, DR1 source or field of fold k is scored from runs[k] alone."""
     from benchmarks.dr1_crossval import merge
