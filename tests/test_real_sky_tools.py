@@ -274,3 +274,16 @@ def test_ranked_windows_put_every_matching_row_first():
     keys = sorted(w)
     assert windows_map(w, keys) < 0.49
     assert windows_map(ranked_windows(w), keys) == pytest.approx(0.5)  # 20 of 40 found, none ranked below a miss
+
+
+def test_rgz_grouping_map_scores_truth_boxes_with_the_rules_classes():
+    """The ceiling of the rule windows: every labelled source as one row on its own box with the rule's class,
+    so only the rule's class errors (and a class the rule cannot give) cost anything."""
+    from benchmarks.real_sky import rgz_grouping_map
+
+    windows = {"a.fits": {"truth": [{"class": "1C_1P", "box": [0, 0, 10, 10]}], "rows": []},
+               "b.fits": {"truth": [{"class": "1C_2P", "box": [0, 0, 20, 20]}], "rows": []}}
+    assert rgz_grouping_map(windows, {"a.fits": ["1C_1P"], "b.fits": ["1C_2P"]}) == pytest.approx(1.0)
+    # b counted as 1C_3P by the rule: 1C_2P is never found (AP 0) and the 1C_3P row is a false positive
+    assert rgz_grouping_map(windows, {"a.fits": ["1C_1P"], "b.fits": ["1C_3P"]}) == pytest.approx(0.5)
+    assert rgz_grouping_map(windows, {"a.fits": ["1C_1P"], "b.fits": [None]}) == pytest.approx(0.5)
