@@ -356,6 +356,9 @@ def main() -> None:
     ap.add_argument("--marginal", type=float, nargs="*", default=None, metavar="SPREAD",
                     help="only measure how often the default rule's class agrees with RGZ where it is marginal "
                          "(changes as the ladder moves by SPREAD; default the rule's) and where it is not")
+    ap.add_argument("--speck-fractions", type=float, nargs="+", default=None, metavar="F",
+                    help="only evaluate the adopted rule with each noise-speck cut (LabelRules.min_diag_fraction: "
+                         "the diagonal under which an island is dropped, as a fraction of a 3' cutout's width)")
     ap.add_argument("--stability", action="store_true",
                     help="only print how often each source's class changes within 10 %% of RGZ's ladder "
                          "(ladder_stability)")
@@ -371,6 +374,13 @@ def main() -> None:
         return
     if args.stability:
         ladder_stability(dr1)
+        return
+    if args.speck_fractions:
+        print("speck cut (fraction, arcsec on FIRST) | DR1: comps class | box IoU med, >=0.5 | dev class")
+        for f in args.speck_fractions:
+            r = evaluate(LabelRules(min_diag_fraction=f), dr1, dev, {})
+            print(f"{f:.4f} {f * 180:5.1f}\" | {r['dr1_components']:.3f} {r['dr1_class']:.3f} | "
+                  f"{r['box_iou_median']:.3f} {r['box_iou_ge_0.5']:.3f} | {r['dev_class']:.3f}", flush=True)
         return
     if args.marginal is not None:
         marginal_evidence(dr1, args.marginal or [LabelRules().marginal_spread])

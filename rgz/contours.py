@@ -37,7 +37,13 @@ class LabelRules:
     level_sigma: float = 3.0 * 3.0**0.5
     level_factor: float = 3.0**0.5
     n_levels: int = 13
-    min_diag_fraction: float = 8.0 / 301.0  # RGZ make_contours.py THRESHOLD / image width
+    # noise specks: islands whose contour-box diagonal is at most this fraction of a 3' cutout's width are dropped
+    # (4.8"). RGZ's make_contours.py reads THRESHOLD * (width / 301) with THRESHOLD = 8, which Python 2 (its
+    # language) evaluates as 0 for RGZ's 132 px images: RGZ dropped nothing, and DR1 counts 1-3 px cores as
+    # components. Without the cut the rule agrees with RGZ's DR1 classes more (0.907 vs 0.887 on 151 sources), but
+    # in the detector a box then owns the noise specks volunteers ignored, which costs as much as it gains
+    # (docs/NOTES.md, issue 12 sessions 7 and 9), so the cut stays
+    min_diag_fraction: float = 8.0 / 301.0
     square_boxes: bool = True
     # the contour line runs between pixel centres where linear interpolation reaches the level (CONREC),
     # not around whole pixels
