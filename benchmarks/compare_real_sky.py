@@ -68,7 +68,9 @@ def compare(a: dict, b: dict) -> dict:
     out = {}
     for name, section, key, ok in (("DR1 class", "dr1_class", "first_id", "class_ok"),
                                    ("MiraBest grouping", "mirabest_grouping", "file", "grouped"),
-                                   ("MiraBest grouping and class", "mirabest_grouping", "file", "class_ok")):
+                                   ("MiraBest grouping and class", "mirabest_grouping", "file", "class_ok"),
+                                   ("MiraBest grouping as cutouts", "mirabest_cutouts", "file", "grouped"),
+                                   ("MiraBest grouping and class as cutouts", "mirabest_cutouts", "file", "class_ok")):
         if "sources" not in a.get(section, {}) or "sources" not in b.get(section, {}):
             continue  # written before real_sky.py kept per-source outcomes
         out[name] = paired(a[section]["sources"], b[section]["sources"], key, ok)

@@ -29,7 +29,8 @@ Four measurements, each on real data that no setting of the bundled model was tu
    the centre, ``rgz.simulate.real.centre_source``, as the injected real sources are labelled): the share with
    a row at IoU >= 0.5 with that group's RGZ box, and with the rule's class as well. Hundreds of real sources
    where 2 and 3 have tens: the sharpest real-sky measure of grouping here, though its truth is this
-   size-based grouping, not RGZ's volunteers.
+   size-based grouping, not RGZ's volunteers. ``mirabest_cutouts`` (5c): the same galaxies, where their box fits
+   one, as 100 px cutouts centred on them and detected alone, as the judged set's subjects are.
 
 Models trained with real sources injected (``claran simulate --real-sources``) must not have seen these fields:
 2-4 use only the fields ``benchmarks/real_split.py`` holds out (``--all-fields`` for every field, as before
@@ -308,10 +309,10 @@ def print_details(truth: dict, table) -> None:
     print(f"  {matched} of {labelled} labelled sources have a row at IoU >= 0.5; {extra} rows match no label")
 
 
-def mirabest_grouping(labels, data: Path, by_field: dict, wcs: dict, rules=None) -> dict:
-    """Measurement 5: the centre galaxy of each field against the rule's grouping of its islands (``rules``: the
-    contour rule, default ``LabelRules()``; pass the detector's, so a rule variant is scored against its own
-    grouping and class)."""
+def mirabest_truth(labels, data: Path, wcs: dict, rules=None) -> list[dict]:
+    """The centre galaxy of each field grouped by the rule with its size given (``centre_source``): its field,
+    position, MiraBest size, the rule's class and its RGZ box (astropy pixels of the field). ``rules``: the contour
+    rule, default ``LabelRules()``; pass the detector's, so a rule variant is scored against its own grouping."""
     from astropy.io import fits
 
     from rgz.contours import LabelRules, source_box
@@ -319,31 +320,49 @@ def mirabest_grouping(labels, data: Path, by_field: dict, wcs: dict, rules=None)
     from rgz.simulate.real import GALAXY_MARGIN_ARCSEC, centre_source
 
     rules = rules or LabelRules()
-    n = grouped = right = 0
-    per: dict = {}
-    each = []
+    out = []
     for rec in labels.itertuples():
         f = str(data / "mirabest-fields" / "fits" / rec.file)
         if f not in wcs:
             continue
         w = wcs[f]
-        scale = pixel_scale_arcsec(w)
         img = np.squeeze(fits.getdata(f)).astype(np.float64)
         x, y = w.world_to_pixel_values(rec.ra, rec.dec)
-        found = centre_source(img, (float(x), float(y)), (rec.size_arcsec / 2 + GALAXY_MARGIN_ARCSEC) / scale, rules)
+        found = centre_source(img, (float(x), float(y)),
+                              (rec.size_arcsec / 2 + GALAXY_MARGIN_ARCSEC) / pixel_scale_arcsec(w), rules)
         if found is None:
             continue
         isl, ids, cid = found
-        truth = detector_to_astropy(source_box(isl, ids, img.shape, True, image=img, rules=rules)).tolist()
-        t = by_field[f]
-        ious = [iou([float(r[c]) for c in ("x_min", "y_min", "x_max", "y_max")], truth) for r in t]
+        out.append({"file": rec.file, "field": f, "ra": float(rec.ra), "dec": float(rec.dec),
+                    "size_arcsec": float(rec.size_arcsec), "class": RGZ_CLASSES[cid - 1],
+                    "box": detector_to_astropy(source_box(isl, ids, img.shape, True, image=img, rules=rules)).tolist()})
+    return out
+
+
+def mirabest_grouping(truths: list[dict], tables: dict, offsets: dict | None = None) -> dict:
+    """Measurement 5: whether each centre galaxy (``mirabest_truth``) has a row at IoU >= 0.5 with its RGZ box,
+    and with the rule's class. ``tables``: rows by field (or by file, for cutouts); ``offsets``: file -> the
+    (x, y) of the cutout's origin in its field, whose rows are in the cutout's pixels (galaxies without one are
+    not scored)."""
+    n = grouped = right = 0
+    per: dict = {}
+    each = []
+    for t in truths:
+        box = t["box"]
+        if offsets is not None:
+            if t["file"] not in offsets:
+                continue
+            x0, y0 = offsets[t["file"]]
+            box = [box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0]
+        rows = tables.get(t["file"] if offsets is not None else t["field"], [])
+        ious = [iou([float(r[c]) for c in ("x_min", "y_min", "x_max", "y_max")], box) for r in rows]
         j = int(np.argmax(ious)) if ious else -1
         ok = j >= 0 and ious[j] >= 0.5
-        cls_ok = ok and str(t[j]["morphology"]) == RGZ_CLASSES[cid - 1]
+        cls_ok = ok and str(rows[j]["morphology"]) == t["class"]
         n, grouped, right = n + 1, grouped + ok, right + cls_ok
-        each.append({"file": rec.file, "size_arcsec": float(rec.size_arcsec), "class": RGZ_CLASSES[cid - 1],
+        each.append({"file": t["file"], "size_arcsec": t["size_arcsec"], "class": t["class"],
                      "grouped": bool(ok), "class_ok": bool(cls_ok)})
-        d = per.setdefault(RGZ_CLASSES[cid - 1], {"n": 0, "grouped": 0, "right": 0})
+        d = per.setdefault(t["class"], {"n": 0, "grouped": 0, "right": 0})
         d["n"], d["grouped"], d["right"] = d["n"] + 1, d["grouped"] + ok, d["right"] + cls_ok
     return {"n": n, "grouped": grouped / max(n, 1), "grouped_and_class": right / max(n, 1),
             "grouped_90": interval([e["grouped"] for e in each]),
@@ -351,6 +370,23 @@ def mirabest_grouping(labels, data: Path, by_field: dict, wcs: dict, rules=None)
             "per_class": {k: {"n": v["n"], "grouped": v["grouped"] / v["n"], "grouped_and_class": v["right"] / v["n"]}
                           for k, v in per.items()},
             "sources": each}
+
+
+def mirabest_cutouts(truths: list[dict], work: Path) -> dict[str, tuple[str, tuple[float, float]]]:
+    """Measurement 5c: each centre galaxy as the judged set has its sources, a 100 px cutout of its field centred
+    on it (``field_cutout``), where the cutout holds its whole RGZ box (an RGZ cutout holds its subject).
+    Returns file -> (cutout file, (x, y) of the cutout's origin in the field)."""
+    out = {}
+    for t in truths:
+        got = field_cutout(t["field"], t["ra"], t["dec"], work, f"mb_{t['file']}", False)
+        if not got:
+            continue
+        x0, y0 = got[1].origin_original
+        n = got[1].data.shape[1]
+        b = t["box"]
+        if b[0] - x0 >= -0.5 and b[1] - y0 >= -0.5 and b[2] - x0 <= n - 0.5 and b[3] - y0 <= n - 0.5:
+            out[t["file"]] = (got[0], (float(x0), float(y0)))
+    return out
 
 
 def interval(values, stat=np.mean, n: int = 1000, seed: int = 0) -> list[float]:
@@ -654,7 +690,13 @@ def main(argv: list[str] | None = None) -> dict:
                 fr[rec.fr_class][k] += 1
         res["size_vs_mirabest"] = ratio_stats(mb)
         res["fr_vs_components"] = fr
-        res["mirabest_grouping"] = mirabest_grouping(labels, args.data, by_field, wcs, det.rules)
+        truths = mirabest_truth(labels, args.data, wcs, det.rules)
+        res["mirabest_grouping"] = mirabest_grouping(truths, by_field)
+        # 5c. the same galaxies as 100 px cutouts centred on them, detected one by one (the judged set's kind)
+        mcuts = mirabest_cutouts(truths, work)
+        mt = det.detect_many([f for f, _ in mcuts.values()], min_score=min_score).table
+        res["mirabest_cutouts"] = mirabest_grouping(truths, {k: mt[mt["image"] == f] for k, (f, _) in mcuts.items()},
+                                                    {k: o for k, (_, o) in mcuts.items()})
     res["seconds"] = time.perf_counter() - t0
     if args.cache:
         det.predictor.save()
@@ -696,6 +738,10 @@ def main(argv: list[str] | None = None) -> dict:
           + interval_text(g["grouped_90"]) + f", and the rule's class {g['grouped_and_class']:.3f}"
           + interval_text(g["grouped_and_class_90"]) + "; per class " + ", ".join(
               f"{k} {v['grouped_and_class']:.2f} of {v['n']}" for k, v in sorted(g["per_class"].items())))
+    g = res["mirabest_cutouts"]
+    print(f"  the {g['n']} whose RGZ box fits a 100 px cutout centred on them, as such cutouts detected alone: one "
+          f"row {g['grouped']:.3f}" + interval_text(g["grouped_90"]) + f", and the rule's class "
+          f"{g['grouped_and_class']:.3f}" + interval_text(g["grouped_and_class_90"]))
     print(f"{res['seconds']:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(res, indent=2, default=float))

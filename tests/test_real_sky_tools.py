@@ -287,3 +287,28 @@ def test_rgz_grouping_map_scores_truth_boxes_with_the_rules_classes():
     # b counted as 1C_3P by the rule: 1C_2P is never found (AP 0) and the 1C_3P row is a false positive
     assert rgz_grouping_map(windows, {"a.fits": ["1C_1P"], "b.fits": ["1C_3P"]}) == pytest.approx(0.5)
     assert rgz_grouping_map(windows, {"a.fits": ["1C_1P"], "b.fits": [None]}) == pytest.approx(0.5)
+
+
+def test_mirabest_cutouts_score_the_centre_galaxy_in_the_cutouts_pixels(tmp_path):
+    """Measurement 5c: a galaxy whose RGZ box fits the 100 px cutout centred on it is scored on the cutout's rows
+    (its box moved by the cutout's origin); one whose box does not fit is left out."""
+    from astropy.io import fits
+    from astropy.table import Table
+
+    from benchmarks.real_sky import mirabest_cutouts, mirabest_grouping
+    from tests.wcs_builders import celestial_wcs
+
+    w = celestial_wcs(["RA---TAN", "DEC--TAN"], [150.0, 30.0], crpix=[60.5, 60.5], scale_deg=1.8 / 3600)
+    field = tmp_path / "field.fits"
+    fits.PrimaryHDU(np.zeros((120, 120), np.float32), w.to_header()).writeto(field)
+    ra, dec = (float(v) for v in w.pixel_to_world_values(59.5, 59.5))
+    base = {"field": str(field), "ra": ra, "dec": dec, "size_arcsec": 40.0, "class": "2C_3P"}
+    truths = [{**base, "file": "small.fits", "box": [45.0, 50.0, 75.0, 80.0]},
+              {**base, "file": "wide.fits", "box": [0.0, 30.0, 119.0, 90.0]}]
+    cuts = mirabest_cutouts(truths, tmp_path)
+    assert list(cuts) == ["small.fits"] and cuts["small.fits"][1] == (10.0, 10.0)
+    rows = Table({"x_min": [35.0], "y_min": [40.0], "x_max": [65.0], "y_max": [70.0], "morphology": ["2C_3P"]})
+    got = mirabest_grouping(truths, {"small.fits": rows}, {k: o for k, (_, o) in cuts.items()})
+    assert got["n"] == 1 and got["grouped"] == 1.0 and got["grouped_and_class"] == 1.0
+    # the same rows read as the field's (no offsets) miss the box by 10 px on each axis
+    assert mirabest_grouping(truths[:1], {str(field): rows})["grouped"] == 0.0
