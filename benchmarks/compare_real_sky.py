@@ -67,6 +67,7 @@ def changed_windows(a: dict, b: dict) -> list[str]:
 def compare(a: dict, b: dict) -> dict:
     out = {}
     for name, section, key, ok in (("DR1 class", "dr1_class", "first_id", "class_ok"),
+                                   ("DR1 class as cutouts", "dr1_class_cutouts", "first_id", "class_ok"),
                                    ("MiraBest grouping", "mirabest_grouping", "file", "grouped"),
                                    ("MiraBest grouping and class", "mirabest_grouping", "file", "class_ok"),
                                    ("MiraBest grouping as cutouts", "mirabest_cutouts", "file", "grouped"),

@@ -21,6 +21,7 @@ Four measurements, each on real data that no setting of the bundled model was tu
    set's kind with four times 2c's windows; as in 2b, only rows touching a DR1 source are scored.
 3. ``dr1_class``: class accuracy for every DR1 source inside a field (``num_cpnts``, ``num_peaks``): the
    highest-scoring row whose box contains the source position (the mean of its component positions).
+   ``dr1_class_cutouts`` (3c): the same from a 100 px cutout centred on each source, detected alone.
 4. ``sizes``: box size against RGZ's ``ang_extent`` (DR1 sources) and MiraBest's ``size_arcsec`` (the
    source at the centre of each field): the median of size / reference and the scatter (half the 16-84 %
    range of log10 of the ratio); and FRI / FRII against the component count of the centre row.
@@ -265,6 +266,29 @@ def touching(table, objects: list[dict]):
         return table
     return table[[any(iou([float(r[c]) for c in ("x_min", "y_min", "x_max", "y_max")], o["box"]) > 0
                       for o in objects) for r in table]]
+
+
+def dr1_class_accuracy(srcs: list[dict], rows_for) -> tuple[dict, list[float]]:
+    """Measurement 3: each DR1 source's class (RGZ's ``num_cpnts``, ``num_peaks``) against the highest-scoring row
+    whose box contains its position (the mean of its component positions); ``rows_for(source)`` gives the rows
+    and their WCS, or None to leave the source out. Also the box size over ``ang_extent`` of each row found."""
+    right, n, confusion, ext, each = 0, 0, {}, [], []
+    for s in srcs:
+        truth_cls = f"{s['num_cpnts']}C_{min(s['num_peaks'], 3)}P"
+        got_rows = rows_for(s) if truth_cls in RGZ_CLASSES else None
+        if got_rows is None:
+            continue
+        n += 1
+        r = row_at(got_rows[0], got_rows[1], float(np.mean(s["cpnt_ra"])), float(np.mean(s["cpnt_dec"])))
+        got = str(r["morphology"]) if r is not None else "none"
+        right += got == truth_cls
+        each.append({"first_id": s["first_id"], "class": truth_cls, "got": got, "class_ok": got == truth_cls})
+        confusion.setdefault(truth_cls, {}).setdefault(got, 0)
+        confusion[truth_cls][got] += 1
+        if r is not None:
+            ext.append(float(r["size"]) / s["ang_extent"])
+    return {"n": n, "accuracy": right / max(n, 1), "confusion": confusion,
+            "accuracy_90": interval([e["class_ok"] for e in each]), "sources": each}, ext
 
 
 def row_at(table, wcs, ra: float, dec: float):
@@ -653,23 +677,19 @@ def main(argv: list[str] | None = None) -> dict:
                                                                          rule_classes)
 
         # 3. class accuracy and 4. sizes against ang_extent
-        right, n, confusion, ext, each = 0, 0, {}, [], []
+        res["dr1_class"], ext = dr1_class_accuracy(
+            srcs, lambda s: (by_field[s["field"]], wcs[s["field"]]) if s["field"] in wcs else None)
+        # 3c. the same from a 100 px cutout centred on each source's FIRST position, detected alone (the judged
+        # set's kind), for the sources whose cutout lies wholly inside their field
+        dcuts = {}
         for s in srcs:
-            truth_cls = f"{s['num_cpnts']}C_{min(s['num_peaks'], 3)}P"
-            if truth_cls not in RGZ_CLASSES or s["field"] not in wcs:
-                continue
-            n += 1
-            r = row_at(by_field[s["field"]], wcs[s["field"]], float(np.mean(s["cpnt_ra"])),
-                       float(np.mean(s["cpnt_dec"])))
-            got = str(r["morphology"]) if r is not None else "none"
-            right += got == truth_cls
-            each.append({"first_id": s["first_id"], "class": truth_cls, "got": got, "class_ok": got == truth_cls})
-            confusion.setdefault(truth_cls, {}).setdefault(got, 0)
-            confusion[truth_cls][got] += 1
-            if r is not None:
-                ext.append(float(r["size"]) / s["ang_extent"])
-        res["dr1_class"] = {"n": n, "accuracy": right / max(n, 1), "confusion": confusion,
-                            "accuracy_90": interval([e["class_ok"] for e in each]), "sources": each}
+            got = field_cutout(s["field"], s["ra"], s["dec"], work, f"class_{s['first_id']}.fits")
+            if got:
+                dcuts[s["first_id"]] = got[0], got[1].wcs
+        dt = det.detect_many([f for f, _ in dcuts.values()], min_score=min_score).table
+        res["dr1_class_cutouts"], _ = dr1_class_accuracy(
+            srcs, lambda s: (dt[dt["image"] == dcuts[s["first_id"]][0]], dcuts[s["first_id"]][1])
+            if s["first_id"] in dcuts else None)
         res["size_vs_ang_extent"] = ratio_stats(ext)
 
         # 4. sizes against MiraBest's and FRI/FRII against components (the centre source of each field)
@@ -729,6 +749,9 @@ def main(argv: list[str] | None = None) -> dict:
           f"of {res['dr1_class']['n']}" + interval_text(res["dr1_class"]["accuracy_90"]))
     for t, got in sorted(res["dr1_class"]["confusion"].items()):
         print(f"  {t}: " + ", ".join(f"{k} {v}" for k, v in sorted(got.items())))
+    dcc = res["dr1_class_cutouts"]
+    print(f"  the {dcc['n']} whose 100 px cutout lies inside their field, from those cutouts detected alone: "
+          f"{dcc['accuracy']:.3f}" + interval_text(dcc["accuracy_90"]))
     print(f"box size / ang_extent: {res['size_vs_ang_extent']}")
     print(f"box size / MiraBest size_arcsec: {res['size_vs_mirabest']}")
     print("confident MiraBest class vs centre row's components: "

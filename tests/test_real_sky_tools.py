@@ -312,3 +312,22 @@ def test_mirabest_cutouts_score_the_centre_galaxy_in_the_cutouts_pixels(tmp_path
     assert got["n"] == 1 and got["grouped"] == 1.0 and got["grouped_and_class"] == 1.0
     # the same rows read as the field's (no offsets) miss the box by 10 px on each axis
     assert mirabest_grouping(truths[:1], {str(field): rows})["grouped"] == 0.0
+
+
+def test_dr1_class_accuracy_takes_the_best_row_on_the_source_and_skips_sources_without_rows():
+    """Measurement 3 / 3c: the highest-scoring row whose box holds the source's mean component position."""
+    from astropy.table import Table
+
+    from benchmarks.real_sky import dr1_class_accuracy
+    from tests.wcs_builders import celestial_wcs
+
+    w = celestial_wcs(["RA---TAN", "DEC--TAN"], [150.0, 30.0], crpix=[50.5, 50.5], scale_deg=1.8 / 3600)
+    ra, dec = (float(v) for v in w.pixel_to_world_values(50.0, 50.0))
+    src = {"num_cpnts": 1, "num_peaks": 3, "cpnt_ra": [ra], "cpnt_dec": [dec], "ang_extent": 36.0}
+    rows = Table({"x_min": [40.0, 45.0, 80.0], "y_min": [40.0, 45.0, 80.0], "x_max": [60.0, 55.0, 90.0],
+                  "y_max": [60.0, 55.0, 90.0], "score": [0.6, 0.9, 0.99], "morphology": ["1C_3P", "1C_2P", "1C_3P"],
+                  "size": [36.0, 18.0, 18.0]})
+    srcs = [{**src, "first_id": "A"}, {**src, "first_id": "B"}]
+    got, ext = dr1_class_accuracy(srcs, lambda s: (rows, w) if s["first_id"] == "A" else None)
+    assert got["n"] == 1 and got["accuracy"] == 0.0  # the 0.9 1C_2P row holds it; the 0.99 one is elsewhere
+    assert got["sources"][0]["got"] == "1C_2P" and ext == [0.5]
