@@ -2,7 +2,8 @@
 
     python benchmarks/real_sky.py [--model CKPT] [--json out.json] [--mirabest N]
 
-Four measurements, each on real data that no setting of the bundled model was tuned on unless stated:
+Five measurements, each on real data that no setting of the bundled model was tuned on unless stated, several also
+as judged-kind cutouts (100 px of a field centred on a source, detected alone, as the judged set is):
 1. ``dev``: mAP50 on the 18 labelled dev cutouts (``rgz-real-dev``), scored by ``../shared/tools/rgz_score.py``.
 2. ``dr1_boxes``: mAP50 on the RGZ DR1 sources that have a ClaRAN box (``claran_gt_boxes.txt``) and lie
    inside a ``mirabest-fields`` image (none near the judged set). Each source becomes a 3' x 3' labelled
