@@ -246,13 +246,22 @@ def window_cutouts(srcs: list[dict], work: Path, partial: bool = False) -> dict[
     return out
 
 
-def rule_window_cutouts(rule_truth: dict, work: Path) -> dict[str, tuple[str, list[dict]]]:
+def rule_window_cutouts(rule_truth: dict, work: Path, offset_px: float = 0.0) -> dict[str, tuple[str, list[dict]]]:
     """Measurement 2d: the DR1 rule windows (``dr1_rule_windows``) that lie wholly inside their field as 100 px
-    cutouts (``field_cutout``), their truth boxes moved to the cutout's pixels (the same grid). Returns window ->
-    (cutout file, the judge's objects)."""
+    cutouts (``field_cutout``), their truth boxes moved to the cutout's pixels (the same grid). ``offset_px``: centre
+    each cutout that many field pixels right of and above the source instead (how much centring matters). Returns
+    window -> (cutout file, the judge's objects)."""
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
     out = {}
     for key, v in rule_truth.items():
-        got = field_cutout(v["field"], *v["centre"], work, f"rulecut_{key}", False)
+        centre = v["centre"]
+        if offset_px:
+            w = WCS(fits.getheader(v["field"])).celestial
+            x, y = w.world_to_pixel_values(*centre)
+            centre = tuple(float(c) for c in w.pixel_to_world_values(x + offset_px, y + offset_px))
+        got = field_cutout(v["field"], *centre, work, f"rulecut_{key}", False)
         if got:
             x0, y0 = got[1].origin_original
             out[key] = (got[0], [{"class": o["class"], "box": (np.asarray(o["box"]) - [x0, y0, x0, y0]).tolist()}
@@ -569,6 +578,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--partial-cutouts", action="store_true",
                     help="also detect the boxed windows that reach past their field as NaN-padded cutouts")
     ap.add_argument("--cache", type=Path, help="keep the network's outputs in this file (post-processing studies)")
+    ap.add_argument("--cutout-offset", type=float, default=0.0, metavar="PX",
+                    help="centre measure 2d's cutouts PX field pixels right of and above their source (default 0: "
+                         "centred, as the judged set's subjects are)")
     ap.add_argument("--bootstrap", type=int, default=200, help="resamples for the windows' mAP50 interval (0: none)")
     args = ap.parse_args(argv)
     if not (args.data / "mirabest-fields" / "labels.csv").is_file():
@@ -663,7 +675,7 @@ def main(argv: list[str] | None = None) -> dict:
             res[tag]["fields_mAP50"] = windows_map(res["dr1_boxes"]["windows"], list(cuts))
         # 2d. the same for the rule windows: those wholly in their field as 100 px cutouts detected one by one,
         # rows touching a DR1 source scored (as 2b); beside it the field-detected rows of the same windows
-        cuts = rule_window_cutouts(rule_all, work)
+        cuts = rule_window_cutouts(rule_all, work, args.cutout_offset)
         ct = det.detect_many([f for f, _ in cuts.values()], min_score=min_score).table
         c_tables = {}
         for key, (f, objs) in cuts.items():

@@ -176,6 +176,9 @@ def test_rule_window_cutouts_move_the_rule_boxes_into_the_cutout_and_skip_window
     f, (o,) = cuts["FIRSTJ1.fits"]
     assert np.array_equal(fits.getdata(f), data[11:111, 10:110])  # columns 10-109, rows 11-110
     assert o["class"] == "2C_3P" and np.allclose(o["box"], [30.0, 34.0, 70.0, 74.0])
+    shifted = rule_window_cutouts({"FIRSTJ1.fits": truth["FIRSTJ1.fits"]}, tmp_path, offset_px=5.0)
+    f, (o5,) = shifted["FIRSTJ1.fits"]  # centred 5 px right of and above the source: the box 5 px lower and left
+    assert np.array_equal(fits.getdata(f), data[16:116, 15:115]) and np.allclose(o5["box"], [25.0, 29.0, 65.0, 69.0])
     rows = Table({"x_min": [35.0, 0.0], "y_min": [40.0, 0.0], "x_max": [50.0, 10.0], "y_max": [60.0, 10.0]})
     assert list(touching(rows, [o])["x_min"]) == [35.0]  # the row on no labelled source is not scored
 
