@@ -301,6 +301,22 @@ def dr1_class_accuracy(srcs: list[dict], rows_for) -> tuple[dict, list[float]]:
             "accuracy_90": interval([e["class_ok"] for e in each]), "sources": each}, ext
 
 
+def cutout_rows(det, cuts: dict, min_score: float, keep=None) -> tuple[dict, object]:
+    """Each cutout of ``cuts`` (window -> (cutout file, the judge's objects)) detected alone: window -> its rows,
+    renamed to the window (``keep(rows, objects)``: the rows to score, default all; windows without rows left out),
+    and an empty table with the catalogue's columns."""
+    ct = det.detect_many([f for f, _ in cuts.values()], min_score=min_score).table
+    tables = {}
+    for key, (f, objs) in cuts.items():
+        t = ct[ct["image"] == f]
+        if keep is not None:
+            t = keep(t, objs)
+        t["image"] = key
+        if len(t):
+            tables[key] = t
+    return tables, ct[:0]
+
+
 def row_at(table, wcs, ra: float, dec: float):
     """The highest-scoring row whose box contains (ra, dec), or None."""
     if not len(table):
@@ -663,28 +679,16 @@ def main(argv: list[str] | None = None) -> dict:
         # set's kind); beside it the field-detected rows of the same windows (measure 2 on this subset)
         for tag, partial in (("dr1_cutouts", False), ("dr1_cutouts_partial", True))[:1 + args.partial_cutouts]:
             cuts = window_cutouts(srcs, work, partial)
-            ct = det.detect_many([f for f, _ in cuts.values()], min_score=min_score).table
-            c_tables = {}
-            for key, (f, _) in cuts.items():
-                t = ct[ct["image"] == f]
-                t["image"] = key
-                if len(t):
-                    c_tables[key] = t
+            c_tables, empty = cutout_rows(det, cuts, min_score)
             res[tag] = score_windows(scorer, {k: {"objects": o} for k, (_, o) in cuts.items()}, c_tables, work,
-                                     tag, args.bootstrap, ct[:0])
+                                     tag, args.bootstrap, empty)
             res[tag]["fields_mAP50"] = windows_map(res["dr1_boxes"]["windows"], list(cuts))
         # 2d. the same for the rule windows: those wholly in their field as 100 px cutouts detected one by one,
         # rows touching a DR1 source scored (as 2b); beside it the field-detected rows of the same windows
         cuts = rule_window_cutouts(rule_all, work, args.cutout_offset)
-        ct = det.detect_many([f for f, _ in cuts.values()], min_score=min_score).table
-        c_tables = {}
-        for key, (f, objs) in cuts.items():
-            t = touching(ct[ct["image"] == f], objs)
-            t["image"] = key
-            if len(t):
-                c_tables[key] = t
+        c_tables, empty = cutout_rows(det, cuts, min_score, touching)
         res["dr1_rule_cutouts"] = score_windows(scorer, {k: {"objects": o} for k, (_, o) in cuts.items()}, c_tables,
-                                                work, "dr1rulecut", args.bootstrap, ct[:0])
+                                                work, "dr1rulecut", args.bootstrap, empty)
         res["dr1_rule_cutouts"]["fields_mAP50"] = windows_map(res["dr1_rule_windows"]["windows"], list(cuts))
         res["dr1_rule_cutouts"]["mAP50_rgz_grouping"] = rgz_grouping_map(res["dr1_rule_cutouts"]["windows"],
                                                                          rule_classes)
