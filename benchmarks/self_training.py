@@ -4,7 +4,8 @@
         [--min-score 0.8] [--repeat 4]
 
 1. ``Detector.detect_many`` (contour classes) on the MiraBest images of ../shared/data/mirabest-sample,
-   leaving out the parent fields of the rgz-real-dev cutouts (so the dev set stays unseen).
+   leaving out the parent fields of the rgz-real-dev cutouts and every image within 12' of a field that
+   ``benchmarks/real_split.py`` holds out (so the dev set and ``real_sky.py``'s measures stay unseen).
 2. A 100 x 100 px cutout (FIRST pixels, the RGZ cutout size) around each confident detection
    (score >= --min-score). A cutout is kept only when every detection touching it is either confident and
    wholly inside (it becomes a label) or scores below 0.3 (background): uncertain or cut sources would teach
@@ -16,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import warnings
@@ -74,6 +76,30 @@ def pseudo_labels(model: str | None, files: list[Path], min_score: float) -> tup
     return out, table
 
 
+def near_heldout(f: Path, radius_arcmin: float = 12.0) -> bool:
+    """Whether the MiraBest image ``f`` (its name: class code, RA, Dec in degrees) lies within ``radius_arcmin``
+    of a ``mirabest-fields`` image that ``benchmarks/real_split.py`` holds out for the real-sky measures."""
+    ra, dec = mirabest_position(f.name)
+    r, d = _heldout_positions()
+    dra = (ra - r + 180.0) % 360.0 - 180.0
+    return bool((np.hypot(dra * np.cos(np.radians(dec)), dec - d) * 60 <= radius_arcmin).any())
+
+
+@functools.cache
+def _heldout_positions() -> tuple[np.ndarray, np.ndarray]:
+    from benchmarks.real_split import heldout_fields
+
+    pos = np.array([mirabest_position(n) for n in sorted(heldout_fields(SHARED))]).reshape(-1, 2)
+    return pos[:, 0], pos[:, 1]
+
+
+def mirabest_position(name: str) -> tuple[float, float]:
+    """(RA, Dec) in degrees from a MiraBest file name: ``<class>_<RA><+/-Dec>_...``."""
+    pos = name.split("_")[1]
+    k = max(pos.rfind("+"), pos.rfind("-"))
+    return float(pos[:k]), float(pos[k:])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
@@ -87,13 +113,15 @@ def main() -> None:
 
     dev = json.loads((SHARED / "rgz-real-dev" / "truth.json").read_text())
     skip = {v.get("mirabest_file") for v in dev.values()}
-    files = [f for f in sorted((SHARED / "mirabest-sample").glob("*.fits")) if f.name not in skip]
+    files = [f for f in sorted((SHARED / "mirabest-sample").glob("*.fits"))
+             if f.name not in skip and not near_heldout(f)]
     cutouts, _ = pseudo_labels(args.model, files, args.min_score)
     sim = json.loads((args.sim / "annotations.json").read_text())
     (args.out / "radio").mkdir(parents=True, exist_ok=True)
     for im in sim["images"]:
         link = args.out / im["file_name"]
         if not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)  # SIM_DIR's subfolders (real_fields.py's real/)
             link.symlink_to((args.sim / im["file_name"]).resolve())
     images, anns = list(sim["images"]), list(sim["annotations"])
     next_img, next_ann = max(i["id"] for i in images) + 1, max(a["id"] for a in anns) + 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -334,3 +336,16 @@ def test_dr1_class_accuracy_takes_the_best_row_on_the_source_and_skips_sources_w
     got, ext = dr1_class_accuracy(srcs, lambda s: (rows, w) if s["first_id"] == "A" else None)
     assert got["n"] == 1 and got["accuracy"] == 0.0  # the 0.9 1C_2P row holds it; the 0.99 one is elsewhere
     assert got["sources"][0]["got"] == "1C_2P" and ext == [0.5]
+
+
+def test_self_training_leaves_out_images_near_the_held_out_fields(monkeypatch):
+    from benchmarks import self_training as st
+
+    assert st.mirabest_position("100_010.451-009.284_0.0529_0080.60.fits") == (10.451, -9.284)
+    assert st.mirabest_position("200_359.990+000.100_0.1_10.fits") == (359.99, 0.1)
+    held = (np.array([0.05, 120.0]), np.array([0.1, 30.0]))  # one field across RA 0 from the image below
+    monkeypatch.setattr(st, "_heldout_positions", lambda: held)
+    assert st.near_heldout(Path("200_359.990+000.100_0.1_10.fits"))  # 3.6' away through RA 360 = 0
+    assert st.near_heldout(Path("100_120.000+030.150_0.1_10.fits"))  # 9' north
+    assert not st.near_heldout(Path("100_120.000+030.250_0.1_10.fits"))  # 15'
+    assert not st.near_heldout(Path("100_120.000+030.150_0.1_10.fits"), radius_arcmin=5)
