@@ -349,3 +349,26 @@ def test_self_training_leaves_out_images_near_the_held_out_fields(monkeypatch):
     assert st.near_heldout(Path("100_120.000+030.150_0.1_10.fits"))  # 9' north
     assert not st.near_heldout(Path("100_120.000+030.250_0.1_10.fits"))  # 15'
     assert not st.near_heldout(Path("100_120.000+030.150_0.1_10.fits"), radius_arcmin=5)
+
+
+def test_model_soup_averages_the_weights_and_refuses_other_architectures(tmp_path):
+    import torch
+
+    from benchmarks.model_soup import main, soup
+
+    def ckpt(name, value, shape=(2,)):
+        f = tmp_path / name
+        torch.save({"format": "claran-checkpoint", "version": 1, "config": {}, "step": 7, "optimizer": {"x": 1},
+                    "extra": {"rgz": {"representation": "phys"}},
+                    "model": {"w": torch.full(shape, value), "n": torch.tensor(3)}}, f)
+        return f
+
+    a, b, c = ckpt("a.pt", 1.0), ckpt("b.pt", 2.0), ckpt("c.pt", 6.0)
+    out = soup([a, b, c])
+    assert torch.equal(out["model"]["w"], torch.full((2,), 3.0)) and int(out["model"]["n"]) == 3
+    assert "optimizer" not in out and "path" not in out and out["extra"]["rgz"] == {"representation": "phys"}
+    main([str(tmp_path / "soup.pt"), str(a), str(b)])
+    assert torch.load(tmp_path / "soup.pt", weights_only=False)["model"]["w"].tolist() == [1.5, 1.5]
+    with pytest.raises(SystemExit, match="not the same architecture"):
+        main([str(tmp_path / "bad.pt"), str(a), str(ckpt("d.pt", 1.0, (3,)))])
+    assert not (tmp_path / "bad.pt").exists()
