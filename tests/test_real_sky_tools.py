@@ -372,3 +372,15 @@ def test_model_soup_averages_the_weights_and_refuses_other_architectures(tmp_pat
     with pytest.raises(SystemExit, match="not the same architecture"):
         main([str(tmp_path / "bad.pt"), str(a), str(ckpt("d.pt", 1.0, (3,)))])
     assert not (tmp_path / "bad.pt").exists()
+
+
+def test_companion_curve_counts_pairs_and_pools_rising_bins():
+    from benchmarks.companions import one_source_curve
+
+    separate = np.array([5.0, 25, 25, 45, 45, 45, 45])  # 1C_1P sources' nearest labelled neighbours
+    one = np.array([5.0, 5, 5, 25, 25, 45, 45, 45])  # components' nearest component of the same source
+    curve = one_source_curve(separate, one, edges=(0, 20, 40, 60))
+    assert [(b["separate"], b["one"]) for b in curve] == [(1, 3), (2, 2), (4, 3)]
+    assert [round(b["p_one"], 3) for b in curve] == [0.75, 0.5, round(3 / 7, 3)]
+    rising = one_source_curve(np.array([5.0, 5, 25]), np.array([5.0, 25, 25]), edges=(0, 20, 40))
+    assert [b["p_one"] for b in rising] == [0.5, 0.5]  # 1/3 then 2/3: pooled to 3/6
