@@ -58,12 +58,27 @@ class LabelRules:
     # scaled by their ratio, ``marginal_weight`` (``benchmarks/contour_rule.py --marginal``, docs/NOTES.md)
     marginal_spread: float = 0.04
     marginal_weight: float = 0.79
+    # a compact source (1C_1P) whose nearest other source is d arcsec away is, in RGZ's labels, part of one source
+    # with it with probability P(d) (interpolated between these bin centres; no factor beyond
+    # ``companion_max_arcsec``, where RGZ's 3' images hold no pairs): its score is scaled by 1 - P(d) and it is
+    # flagged a possible component. P measured on ClaRAN's 6,142 labelled images and their DR1 sources
+    # (``benchmarks/companions.py``, docs/NOTES.md issue 12 session 10); empty turns it off
+    companion_arcsec: tuple[float, ...] = (10.0, 25.0, 35.0, 45.0, 55.0, 65.0, 75.0, 90.0, 115.0)
+    companion_one_source: tuple[float, ...] = (0.99, 0.95, 0.92, 0.79, 0.70, 0.63, 0.49, 0.41, 0.41)
+    companion_max_arcsec: float = 130.0
 
     def levels(self, sigma: float) -> np.ndarray:
         """The contour ladder in image units: ``sigma`` x ``level_sigma`` x ``level_factor``^k, k < ``n_levels``."""
         return sigma * self.level_sigma * self.level_factor ** np.arange(self.n_levels)
 
     def __post_init__(self) -> None:
+        for name in ("companion_arcsec", "companion_one_source"):  # lists from JSON: kept hashable
+            object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
+        d, p = np.asarray(self.companion_arcsec), np.asarray(self.companion_one_source)
+        if len(d) != len(p) or np.any(np.diff(d) <= 0) or np.any((p < 0) | (p > 1)):
+            raise ValueError(f"companion_arcsec={self.companion_arcsec}, companion_one_source="
+                             f"{self.companion_one_source}: expected equal lengths, increasing separations and "
+                             "probabilities in [0, 1]")
         if self.box_side not in ("diagonal", "longer"):
             raise ValueError(f"box_side={self.box_side!r}: expected 'diagonal' or 'longer'")
         if not (0.0 <= self.marginal_spread < 1.0 and 0.0 < self.marginal_weight <= 1.0):

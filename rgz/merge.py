@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import RGZ_CLASSES
+from .companions import companion_weights
 from .contours import assign_sources, find_islands, speck_diag
 from .coords import detector_to_astropy
 from .fits_io import RadioImage
@@ -75,10 +76,15 @@ def finish(det: Detector, p: Pending, min_score: float):
         out_boxes = (np.array([s.box for s in srcs]) if det.boxes == "contours"
                      else out_boxes[[s.index for s in srcs]]).reshape(-1, 4)
         sel = [sel[s.index] for s in srcs]
+        # a compact source beside another is often one of its components in RGZ's labels (rgz.companions); the
+        # factor comes after min_score, so no emission leaves the catalogue for it
+        centres = np.stack([out_boxes[:, 0] + out_boxes[:, 2], out_boxes[:, 1] + out_boxes[:, 3]], 1) / 2
+        companion = companion_weights(centres * p.image.pixel_scale_arcsec, np.array(names) == "1C_1P", det.rules)
         extra = {"islands": isl.labels, "components": [list(s.islands) for s in srcs],
                  "n_components": [s.n_components for s in srcs], "n_peaks": [s.n_peaks for s in srcs],
-                 "flags": {"blended": [s.blended for s in srcs], "class_marginal": [s.marginal for s in srcs]}}
-        out_scores = scores_a[sel] * np.array([weight[s.marginal] for s in srcs], dtype=np.float64)
+                 "flags": {"blended": [s.blended for s in srcs], "class_marginal": [s.marginal for s in srcs],
+                           "possible_component": (companion < 1).tolist()}}
+        out_scores = scores_a[sel] * np.array([weight[s.marginal] for s in srcs], dtype=np.float64) * companion
     beam = (p.image.beam.bmaj / 3600.0, p.image.beam.bmin / 3600.0) if p.image.beam else None
     return ImageDetections(
         image=p.path, data=p.image.data, wcs=p.image.wcs, boxes=detector_to_astropy(out_boxes).reshape(-1, 4),

@@ -221,3 +221,43 @@ def test_detector_scores_marginal_classes(tmp_path):
     assert rows[0.7]["score"][0] == pytest.approx(0.9, rel=1e-5)
     # min_score cuts the final score
     assert not len(det.detect_many([_fits(tmp_path / "m.fits", _two_peaks(0.99))], min_score=0.8).table)
+
+
+def test_companion_weights_follow_rgz_separation_curve():
+    """A compact source's factor is 1 - P(one source) at its nearest neighbour's distance; others, isolated ones
+    and those beyond the measured range keep their score; an empty curve turns it off."""
+    from rgz.companions import companion_weights
+
+    rules = LabelRules()
+    c = np.array([[0.0, 0.0], [35.0, 0.0], [500.0, 0.0], [500.0, 100.0], [1000.0, 1000.0]])
+    w = companion_weights(c, np.array([True, False, True, True, True]), rules)
+    assert w[0] == pytest.approx(1 - rules.companion_one_source[2])  # 35" from a source: the 35" bin
+    assert w[1] == 1.0  # not compact
+    assert w[2] == pytest.approx(1 - np.interp(100.0, rules.companion_arcsec, rules.companion_one_source))
+    assert w[3] == w[2] and w[4] == 1.0  # beyond companion_max_arcsec
+    assert companion_weights(c[:1], np.array([True])).tolist() == [1.0]
+    off = LabelRules(companion_arcsec=(), companion_one_source=())
+    assert companion_weights(c, np.ones(5, bool), off).tolist() == [1.0] * 5
+    assert LabelRules(companion_arcsec=[10, 20], companion_one_source=[0.5, 0.1]).companion_arcsec == (10.0, 20.0)
+    with pytest.raises(ValueError, match="companion_arcsec"):
+        LabelRules(companion_arcsec=(20.0, 10.0), companion_one_source=(0.5, 0.1))
+    with pytest.raises(ValueError, match="companion_arcsec"):
+        LabelRules(companion_arcsec=(10.0,), companion_one_source=(0.5, 0.1))
+
+
+def test_detector_lowers_compact_sources_beside_another_and_keeps_them(tmp_path):
+    """Two compact sources 30" apart are flagged possible components with their scores lowered (the factor
+    comes after min_score, so both stay); a compact source 170" from any other keeps the network's score."""
+    from rgz.detector import Detector
+    from tests.stand_ins import IslandPredictor
+
+    img = sky(blob(15, 15, 60), blob(15 + 30 / 1.8, 15, 60), blob(85, 85, 60))
+    det = Detector(predictor=IslandPredictor(), representation="D1")
+    t = det.detect_many([_fits(tmp_path / "pair.fits", img)], min_score=0.25).table
+    t.sort("x_min")
+    assert list(t["morphology"]) == ["1C_1P"] * 3
+    assert list(t["flag_possible_component"]) == [True, True, False]
+    factor = 1 - np.interp(30.0, LabelRules().companion_arcsec, LabelRules().companion_one_source)
+    # the rule's box centres lie within a pixel of the blobs, so within a few per cent of the 30" factor
+    assert np.allclose(t["score"], [0.9 * factor, 0.9 * factor, 0.9], rtol=0.05)
+    assert t["score"][0] < 0.25  # below min_score, still in the catalogue
