@@ -27,11 +27,14 @@ def catalog_regions(table: Table, *, wcs: Mapping[str, WCS] | None = None,
     """One labelled ICRS region per row: the box as a sky polygon when the row's image WCS is known
     (``wcs`` maps the ``image`` column to its celestial WCS, any frame), else a circle of diameter ``size``
     at the box centre. ``colours``: a colour per morphology class (default magenta). A row whose class is
-    marginal (``flag_class_marginal``) is dashed, with a "?" after its class, as on the overlay plots."""
+    marginal (``flag_class_marginal``) is dashed, with a "?" after its class, and a possible component
+    (``flag_possible_component``) has "(pair?)" after its score, as on the overlay plots."""
     out = []
     for row in table:
         unsure = "flag_class_marginal" in table.colnames and bool(row["flag_class_marginal"])
-        label = f"{row['name']} {row['morphology']}{'?' if unsure else ''} {float(row['score']):.2f}"
+        paired = "flag_possible_component" in table.colnames and bool(row["flag_possible_component"])
+        label = (f"{row['name']} {row['morphology']}{'?' if unsure else ''} {float(row['score']):.2f}"
+                 f"{' (pair?)' if paired else ''}")
         meta = RegionMeta({"text": label})
         visual = RegionVisual({"color": (colours or {}).get(str(row["morphology"]), "magenta"),
                                **({"linestyle": "dashed"} if unsure else {})})  # as on the overlay plots

@@ -36,7 +36,7 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
     ``contour_levels`` (image units) and ``contour_key`` (the text in the corner) replace the default radio
     contours, 3, 6, 12, ... x the clipped MAD rms: a classifier passes the levels its classes were counted on.
     Rows with ``flag_class_marginal`` (a class that changes if those levels move a few per cent) get a dashed box
-    and a "?" after the class.
+    and a "?" after the class; rows with ``flag_possible_component`` "(pair?)" after the score.
     """
     from reproject import reproject_interp
 
@@ -67,10 +67,13 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
         ax.contour(np.nan_to_num(data, nan=0.0), levels=levels, colors=contour_colour, linewidths=0.6)
     marginal = (np.asarray(table["flag_class_marginal"], bool) if table is not None and "flag_class_marginal"
                 in table.colnames else np.zeros(len(table) if table is not None else 0, bool))
-    if marginal.any():  # explained beside the contours the class was counted on
-        contour_key = "\n".join(x for x in (contour_key if levels.size else None,
-                                             "?, dashed: class changes if the levels move a few %") if x)
-    if contour_key and (levels.size or marginal.any()):
+    pair = (np.asarray(table["flag_possible_component"], bool) if table is not None and "flag_possible_component"
+            in table.colnames else np.zeros(len(marginal), bool))
+    notes = [n for n, on in (("?, dashed: class changes if the levels move a few %", marginal.any()),
+                             ("(pair?): may be one source with a neighbour; score lowered", pair.any())) if on]
+    if notes:  # explained beside the contours the class was counted on
+        contour_key = "\n".join(x for x in (contour_key if levels.size else None, *notes) if x)
+    if contour_key and (levels.size or notes):
         ax.text(0.99, 0.01, contour_key,
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="black",
                 bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 2})
@@ -84,12 +87,12 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
                              linewidth=1.0))
     placed: list[tuple[float, float, float, float]] = []
     omitted = 0
-    for row, unsure in zip(table if table is not None else [], marginal, strict=True):
+    for row, unsure, paired in zip(table if table is not None else [], marginal, pair, strict=True):
         x0, y0, x1, y1 = (float(row[k]) for k in ("x_min", "y_min", "x_max", "y_max"))
         colour = (colours or {}).get(str(row["morphology"]), "magenta")
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5,
                                linestyle="--" if unsure else "-"))
-        text = f"{row['morphology']}{'?' if unsure else ''} {float(row['score']):.2f}"
+        text = f"{row['morphology']}{'?' if unsure else ''} {float(row['score']):.2f}{' (pair?)' if paired else ''}"
         spot = _label_spot(text, (x0, y0, x1, y1), placed, w, h)
         if spot is None:  # no free place: the box alone (its class colour still says the class)
             omitted += 1

@@ -45,7 +45,7 @@ FLAGS = {
     "flag_low_snr": "Peak below the lowest contour the classification uses (peak/rms under its level)",
     "flag_class_marginal": "The class changes when the contour levels it was counted on move by a few per cent "
                            "(the score is lowered for it)",
-    "flag_possible_component": "A compact source (one component, one peak) close to another row: in RGZ's labels "
+    "flag_possible_component": "A one-component, one-peak source (1C_1P) close to another row: in RGZ's labels "
                                "such a pair is often one source (the score is lowered by how often, given their "
                                "separation)",
     "flag_out_of_domain": "The image is far from the detector's training data (pixel scale or beam more than "

@@ -217,3 +217,17 @@ def test_marginal_class_drawn_dashed(det, tmp_path):
 
     regs = Regions.read(str(write_regions(t, tmp_path / "m.reg", wcs={"field.fits": det.wcs})), format="ds9")
     assert [r.visual.get("linestyle") for r in regs] == [None, "dashed"] and "1C_2P?" in regs[1].meta["text"]
+
+
+def test_possible_component_labelled(det, tmp_path):
+    """A row flagged possible_component: "(pair?)" after its score on the plot (the key says why) and in DS9."""
+    from dataclasses import replace
+
+    from regions import Regions
+
+    t = build_catalog([replace(det, flags={"possible_component": [True, False]})], scheme=SCHEME)
+    assert list(t["flag_possible_component"]) == [True, False]
+    texts = {tx.get_text() for tx in plot_detections(det.data, det.wcs, t).axes[0].texts}
+    assert {"1C_1P 0.80 (pair?)", "1C_2P 0.60"} <= texts and any("(pair?): may be one source" in x for x in texts)
+    regs = Regions.read(str(write_regions(t, tmp_path / "p.reg", wcs={"field.fits": det.wcs})), format="ds9")
+    assert regs[0].meta["text"].endswith("0.80 (pair?)") and "pair" not in regs[1].meta["text"]
