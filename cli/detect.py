@@ -38,7 +38,8 @@ FITS_ENDINGS = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
               help="Beam FWHM in arcsec (and PA in degrees) for images whose header has no BMAJ/BMIN "
                    "(SkyView, MiraBest); default FIRST's 5.4\" with a warning.")
 @click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=DEFAULT_MIN_SCORE, show_default=True,
-              help="Drop detections scoring below this.")
+              help="Drop detections scoring below this (a 1C_1P source beside another is kept whatever its "
+                   "lowered score: flag_possible_component).")
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True, help="Frames per model call.")
 @click.option("--classes", type=click.Choice(["contours", "network"]), default="contours", show_default=True,
               help="How each source gets its XC_YP class: 'contours' counts the islands it owns and their peaks "
