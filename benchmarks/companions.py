@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DATA = ROOT.parent / "shared" / "data"
-EDGES = (0, 20, 30, 40, 50, 60, 70, 80, 100, 130)  # arcsec; a 3' image holds pairs up to ~130" apart
+EDGES = (0, 20, 30, 40, 50, 60, 70, 80, 90)  # arcsec: a 3' frame holds a pair with a centred member whole up to 90"
 RGZ_PIXEL_ARCSEC = 1.3748
 
 

@@ -60,12 +60,12 @@ class LabelRules:
     marginal_weight: float = 0.79
     # a compact source (1C_1P) whose nearest other source is d arcsec away is, in RGZ's labels, part of one source
     # with it with probability P(d) (interpolated between these bin centres; no factor beyond
-    # ``companion_max_arcsec``, where RGZ's 3' images hold no pairs): its score is scaled by 1 - P(d) and it is
-    # flagged a possible component. P measured on ClaRAN's 6,142 labelled images and their DR1 sources
-    # (``benchmarks/companions.py``, docs/NOTES.md issue 12 session 10); empty turns it off
-    companion_arcsec: tuple[float, ...] = (10.0, 25.0, 35.0, 45.0, 55.0, 65.0, 75.0, 90.0, 115.0)
-    companion_one_source: tuple[float, ...] = (0.99, 0.95, 0.92, 0.79, 0.70, 0.63, 0.49, 0.41, 0.41)
-    companion_max_arcsec: float = 130.0
+    # ``companion_max_arcsec``: farther pairs do not fit whole in RGZ's 3' images, so the labels cannot say): its
+    # score is scaled by 1 - P(d) and it is flagged a possible component. P measured on ClaRAN's 6,142 labelled
+    # images and their DR1 sources (``benchmarks/companions.py``, docs/NOTES.md issue 12 session 10); empty: off
+    companion_arcsec: tuple[float, ...] = (10.0, 25.0, 35.0, 45.0, 55.0, 65.0, 75.0, 85.0)
+    companion_one_source: tuple[float, ...] = (0.99, 0.95, 0.92, 0.79, 0.70, 0.63, 0.49, 0.32)
+    companion_max_arcsec: float = 90.0
 
     def levels(self, sigma: float) -> np.ndarray:
         """The contour ladder in image units: ``sigma`` x ``level_sigma`` x ``level_factor``^k, k < ``n_levels``."""

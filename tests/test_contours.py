@@ -229,15 +229,15 @@ def test_companion_weights_follow_rgz_separation_curve():
     from rgz.companions import companion_weights
 
     rules = LabelRules()
-    c = np.array([[0.0, 0.0], [35.0, 0.0], [500.0, 0.0], [500.0, 100.0], [1000.0, 1000.0]])
-    w = companion_weights(c, np.array([True, False, True, True, True]), rules)
+    c = np.array([[0.0, 0.0], [35.0, 0.0], [500.0, 0.0], [500.0, 80.0], [1000.0, 0.0], [1000.0, 100.0]])
+    w = companion_weights(c, np.array([True, False, True, True, True, True]), rules)
     assert w[0] == pytest.approx(1 - rules.companion_one_source[2])  # 35" from a source: the 35" bin
     assert w[1] == 1.0  # not compact
-    assert w[2] == pytest.approx(1 - np.interp(100.0, rules.companion_arcsec, rules.companion_one_source))
-    assert w[3] == w[2] and w[4] == 1.0  # beyond companion_max_arcsec
+    assert w[2] == pytest.approx(1 - np.interp(80.0, rules.companion_arcsec, rules.companion_one_source))
+    assert w[3] == w[2] and w[4] == w[5] == 1.0  # 100" apart: beyond companion_max_arcsec
     assert companion_weights(c[:1], np.array([True])).tolist() == [1.0]
     off = LabelRules(companion_arcsec=(), companion_one_source=())
-    assert companion_weights(c, np.ones(5, bool), off).tolist() == [1.0] * 5
+    assert companion_weights(c, np.ones(6, bool), off).tolist() == [1.0] * 6
     assert LabelRules(companion_arcsec=[10, 20], companion_one_source=[0.5, 0.1]).companion_arcsec == (10.0, 20.0)
     with pytest.raises(ValueError, match="companion_arcsec"):
         LabelRules(companion_arcsec=(20.0, 10.0), companion_one_source=(0.5, 0.1))
