@@ -8,7 +8,7 @@ hold its centre galaxy whole. Labels are measured on the window
 by RGZ's rule: the centre galaxy grouped as ``rgz.simulate.real.centre_source`` groups it (the islands reaching
 within half MiraBest's size plus a beam of its position), every other island that peaks above two lowest
 contours and does not touch the window's edge as a source of its own (the simulator's rule for neighbours,
-``rgz.simulate.sky.neighbour_label``);
+``rgz.simulate.sky.neighbour_label``), or with ``--group-arcsec`` the islands whose peaks lie that close as one;
 ``--pair-arcsec`` leaves out windows where two of those other islands are close enough to be one double.
 OUT_DIR gets SIM_DIR's cutouts (linked) and the real windows in one ``annotations.json``, for
 ``claran train --dataset rgz --data OUT_DIR``.
@@ -49,8 +49,22 @@ def _near_pair(labels: np.ndarray, ids: list[int], max_px: float) -> bool:
     return False
 
 
+def peak_groups(image: np.ndarray, labels: np.ndarray, ids: list[int], max_px: float) -> list[list[int]]:
+    """Islands ``ids`` joined into groups where their brightest pixels lie within ``max_px`` of each other (chains
+    join: single linkage); each island alone when ``max_px`` is 0."""
+    from scipy import ndimage
+    from scipy.sparse.csgraph import connected_components
+
+    if not max_px or len(ids) < 2:
+        return [[i] for i in ids]
+    pk = np.array(ndimage.maximum_position(np.nan_to_num(image, nan=-np.inf), labels, ids), dtype=np.float64)
+    near = np.hypot(*(pk[:, None, :] - pk[None, :, :]).transpose(2, 0, 1)) <= max_px
+    _, comp = connected_components(near, directed=False)
+    return [[i for i, c in zip(ids, comp, strict=True) if c == k] for k in range(comp.max() + 1)]
+
+
 def real_windows(out: Path, *, crops: int, seed: int, window_arcsec: float = 180.0,
-                 pair_arcsec: float = 0.0) -> tuple[list[dict], list[list[dict]]]:
+                 pair_arcsec: float = 0.0, group_arcsec: float = 0.0) -> tuple[list[dict], list[list[dict]]]:
     import pandas as pd
     from astropy.io import fits
     from astropy.nddata import Cutout2D
@@ -105,8 +119,9 @@ def real_windows(out: Path, *, crops: int, seed: int, window_arcsec: float = 180
             others = [i for i in range(1, w_isl.count + 1) if i not in gids]
             if pair_arcsec and _near_pair(w_isl.labels, others, pair_arcsec / scale):
                 continue  # two neighbouring islands may be one double: its grouping is unknown, so no window
-            labs = [dict(target, target=True)] + [a for a in (neighbour_label(img, w_isl, [i], rules, 2.0)
-                                                              for i in others) if a is not None]
+            groups = peak_groups(img, w_isl.labels, others, group_arcsec / scale)
+            labs = [dict(target, target=True)] + [a for a in (neighbour_label(img, w_isl, g, rules, 2.0)
+                                                              for g in groups) if a is not None]
             name = f"real/{Path(rec.file).stem}_{k}.fits"
             hdr = cut.wcs.to_header()
             hdr["BUNIT"], hdr["BMAJ"], hdr["BMIN"], hdr["BPA"] = "JY/BEAM", 5.4 / 3600, 5.4 / 3600, 0.0
@@ -219,6 +234,9 @@ def main() -> None:
     ap.add_argument("--pair-arcsec", type=float, default=0.0,
                     help="leave out windows where two islands other than the centre galaxy's come this close "
                          "(a neighbouring double would be labelled as two sources; 0: keep all)")
+    ap.add_argument("--group-arcsec", type=float, default=0.0,
+                    help="label islands other than the centre galaxy's whose peaks lie this close as one source "
+                         "(RGZ labels most pairs under ~74\" as one: benchmarks/companions.py; 0: each island alone)")
     ap.add_argument("--dr1-folds", type=int, nargs="*", default=[],
                     help="also windows around the RGZ DR1 sources of these folds, with RGZ's labels (cross-validation)")
     ap.add_argument("--n-folds", type=int, default=2)
@@ -234,7 +252,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if not (args.out / "radio").exists():
         os.symlink((args.sim / "radio").resolve(), args.out / "radio")
-    images, anns = real_windows(args.out, crops=args.crops, seed=args.seed, pair_arcsec=args.pair_arcsec)
+    images, anns = real_windows(args.out, crops=args.crops, seed=args.seed, pair_arcsec=args.pair_arcsec,
+                                group_arcsec=args.group_arcsec)
     if args.dr1_folds:
         more = dr1_windows(args.out, folds=args.dr1_folds, n_folds=args.n_folds, crops=args.dr1_crops, seed=args.seed)
         print(f"{len(more[0])} windows around the DR1 sources of folds {args.dr1_folds}")
