@@ -384,3 +384,15 @@ def test_companion_curve_counts_pairs_and_pools_rising_bins():
     assert [round(b["p_one"], 3) for b in curve] == [0.75, 0.5, round(3 / 7, 3)]
     rising = one_source_curve(np.array([5.0, 5, 25]), np.array([5.0, 25, 25]), edges=(0, 20, 40))
     assert [b["p_one"] for b in rising] == [0.5, 0.5]  # 1/3 then 2/3: pooled to 3/6
+
+
+def test_peak_groups_join_islands_whose_peaks_are_close():
+    from benchmarks.real_fields import peak_groups
+
+    img, lab = np.zeros((50, 50)), np.zeros((50, 50), int)
+    for k, (y, x) in enumerate([(5, 5), (5, 15), (40, 40), (5, 25)], 1):
+        lab[y - 1:y + 2, x - 1:x + 2] = k
+        img[y, x] = 10.0
+    assert peak_groups(img, lab, [1, 2, 3, 4], 10.5) == [[1, 2, 4], [3]]  # 1-2 and 2-4 are 10 px apart: a chain
+    assert peak_groups(img, lab, [1, 2, 3, 4], 9.0) == [[1], [2], [3], [4]]
+    assert peak_groups(img, lab, [1, 2, 3, 4], 0.0) == [[1], [2], [3], [4]]
