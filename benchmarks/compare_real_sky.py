@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> dict:
         box = r["dr1_boxes"]
         print(f"  {tag}: DR1 windows mAP50 {box['mAP50']:.3f}{interval_text(box.get('mAP50_90'))}")
     for name, section in (("DR1 windows", "dr1_boxes"), ("DR1 windows as cutouts", "dr1_cutouts"),
-                          ("DR1 rule windows", "dr1_rule_windows"), ("DR1 rule windows as cutouts", "dr1_rule_cutouts")):
+                          ("DR1 rule windows", "dr1_rule_windows"), ("DR1 rule windows as cutouts", "dr1_rule_cutouts"),
+                          ("DR1 rule windows as cutouts, every row scored", "dr1_rule_cutouts_all_rows")):
         if "windows" not in a.get(section, {}) or "windows" not in b.get(section, {}):
             continue  # written before real_sky.py kept the windows' rows
         w = paired_windows(a[section]["windows"], b[section]["windows"], args.bootstrap)
