@@ -303,16 +303,13 @@ def dr1_class_accuracy(srcs: list[dict], rows_for) -> tuple[dict, list[float]]:
             "accuracy_90": interval([e["class_ok"] for e in each]), "sources": each}, ext
 
 
-def cutout_rows(det, cuts: dict, min_score: float, keep=None) -> tuple[dict, object]:
-    """Each cutout of ``cuts`` (window -> (cutout file, the judge's objects)) detected alone: window -> its rows,
-    renamed to the window (``keep(rows, objects)``: the rows to score, default all; windows without rows left out),
-    and an empty table with the catalogue's columns."""
+def cutout_rows(det, cuts: dict, min_score: float) -> tuple[dict, object]:
+    """Each cutout of ``cuts`` (key -> (cutout file, anything)) detected alone: key -> its rows, renamed to the key
+    (keys without rows left out), and an empty table with the catalogue's columns."""
     ct = det.detect_many([f for f, _ in cuts.values()], min_score=min_score).table
     tables = {}
-    for key, (f, objs) in cuts.items():
+    for key, (f, _) in cuts.items():
         t = ct[ct["image"] == f]
-        if keep is not None:
-            t = keep(t, objs)
         t["image"] = key
         if len(t):
             tables[key] = t
@@ -688,17 +685,17 @@ def main(argv: list[str] | None = None) -> dict:
         # 2d. the same for the rule windows: those wholly in their field as 100 px cutouts detected one by one,
         # rows touching a DR1 source scored (as 2b); beside it the field-detected rows of the same windows
         cuts = rule_window_cutouts(rule_all, work, args.cutout_offset)
+        cut_truth = {k: {"objects": o} for k, (_, o) in cuts.items()}
         all_rows, empty = cutout_rows(det, cuts, min_score)
         c_tables = {k: t for k, t in ((k, touching(t, cuts[k][1])) for k, t in all_rows.items()) if len(t)}
-        res["dr1_rule_cutouts"] = score_windows(scorer, {k: {"objects": o} for k, (_, o) in cuts.items()}, c_tables,
-                                                work, "dr1rulecut", args.bootstrap, empty)
-        # 2e. the same cutouts with every row scored, as the judge scores its cutouts; DR1 does not list every
-        # source, so a real unlisted neighbour counts as a false row here: a pessimistic bound
-        res["dr1_rule_cutouts_all_rows"] = score_windows(scorer, {k: {"objects": o} for k, (_, o) in cuts.items()},
-                                                         all_rows, work, "dr1rulecutall", args.bootstrap, empty)
+        res["dr1_rule_cutouts"] = score_windows(scorer, cut_truth, c_tables, work, "dr1rulecut", args.bootstrap, empty)
         res["dr1_rule_cutouts"]["fields_mAP50"] = windows_map(res["dr1_rule_windows"]["windows"], list(cuts))
         res["dr1_rule_cutouts"]["mAP50_rgz_grouping"] = rgz_grouping_map(res["dr1_rule_cutouts"]["windows"],
                                                                          rule_classes)
+        # 2e. the same cutouts with every row scored, as the judge scores its cutouts; DR1 does not list every
+        # source, so a real unlisted neighbour counts as a false row here: a pessimistic bound
+        res["dr1_rule_cutouts_all_rows"] = score_windows(scorer, cut_truth, all_rows, work, "dr1rulecutall",
+                                                         args.bootstrap, empty)
 
         # 3. class accuracy and 4. sizes against ang_extent
         res["dr1_class"], ext = dr1_class_accuracy(
@@ -710,9 +707,9 @@ def main(argv: list[str] | None = None) -> dict:
             got = field_cutout(s["field"], s["ra"], s["dec"], work, f"class_{s['first_id']}.fits")
             if got:
                 dcuts[s["first_id"]] = got[0], got[1].wcs
-        dt = det.detect_many([f for f, _ in dcuts.values()], min_score=min_score).table
+        d_tables, empty = cutout_rows(det, dcuts, min_score)
         res["dr1_class_cutouts"], _ = dr1_class_accuracy(
-            srcs, lambda s: (dt[dt["image"] == dcuts[s["first_id"]][0]], dcuts[s["first_id"]][1])
+            srcs, lambda s: (d_tables.get(s["first_id"], empty), dcuts[s["first_id"]][1])
             if s["first_id"] in dcuts else None)
         res["size_vs_ang_extent"] = ratio_stats(ext)
 
@@ -738,8 +735,7 @@ def main(argv: list[str] | None = None) -> dict:
         res["mirabest_grouping"] = mirabest_grouping(truths, by_field)
         # 5c. the same galaxies as 100 px cutouts centred on them, detected one by one (the judged set's kind)
         mcuts = mirabest_cutouts(truths, work)
-        mt = det.detect_many([f for f, _ in mcuts.values()], min_score=min_score).table
-        res["mirabest_cutouts"] = mirabest_grouping(truths, {k: mt[mt["image"] == f] for k, (f, _) in mcuts.items()},
+        res["mirabest_cutouts"] = mirabest_grouping(truths, cutout_rows(det, mcuts, min_score)[0],
                                                     {k: o for k, (_, o) in mcuts.items()})
     res["seconds"] = time.perf_counter() - t0
     if args.cache:
