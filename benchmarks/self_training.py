@@ -79,10 +79,11 @@ def pseudo_labels(model: str | None, files: list[Path], min_score: float) -> tup
 def near_heldout(f: Path, radius_arcmin: float = 12.0) -> bool:
     """Whether the MiraBest image ``f`` (its name: class code, RA, Dec in degrees) lies within ``radius_arcmin``
     of a ``mirabest-fields`` image that ``benchmarks/real_split.py`` holds out for the real-sky measures."""
-    ra, dec = mirabest_position(f.name)
+    from astropy.coordinates import SkyCoord
+
     r, d = _heldout_positions()
-    dra = (ra - r + 180.0) % 360.0 - 180.0
-    return bool((np.hypot(dra * np.cos(np.radians(dec)), dec - d) * 60 <= radius_arcmin).any())
+    here = SkyCoord(*mirabest_position(f.name), unit="deg")
+    return bool((here.separation(SkyCoord(r, d, unit="deg")).arcmin <= radius_arcmin).any())
 
 
 @functools.cache
