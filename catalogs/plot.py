@@ -65,10 +65,7 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
     levels = levels[levels <= (finite.max() if finite.size else -np.inf)]
     if levels.size:
         ax.contour(np.nan_to_num(data, nan=0.0), levels=levels, colors=contour_colour, linewidths=0.6)
-    marginal = (np.asarray(table["flag_class_marginal"], bool) if table is not None and "flag_class_marginal"
-                in table.colnames else np.zeros(len(table) if table is not None else 0, bool))
-    pair = (np.asarray(table["flag_possible_component"], bool) if table is not None and "flag_possible_component"
-            in table.colnames else np.zeros(len(marginal), bool))
+    marginal, pair = _flag(table, "flag_class_marginal"), _flag(table, "flag_possible_component")
     notes = [n for n, on in (("?, dashed: class changes if the levels move a few %", marginal.any()),
                              ("(pair?): may be one source with a neighbour; score lowered", pair.any())) if on]
     if notes:  # explained beside the contours the class was counted on
@@ -111,6 +108,13 @@ def plot_detections(data: np.ndarray, wcs: WCS, table: Table | None = None, *, i
         note = f"{omitted} of {len(table)} labels left out (no room)" if omitted else ""
         ax.set_title("\n".join(x for x in (title, note) if x), fontsize=10)
     return fig
+
+
+def _flag(table: Table | None, name: str) -> np.ndarray:
+    """A flag column as booleans, all False where the table lacks it (or there is no table)."""
+    if table is None or name not in table.colnames:
+        return np.zeros(len(table) if table is not None else 0, bool)
+    return np.asarray(table[name], bool)
 
 
 def _label_spot(text: str, box: tuple[float, float, float, float], placed: list, w: int, h: int
