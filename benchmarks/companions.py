@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 
 DATA = ROOT.parent / "shared" / "data"
 EDGES = (0, 20, 30, 40, 50, 60, 70, 80, 90)  # arcsec: a 3' frame holds a pair with a centred member whole up to 90"
-RGZ_PIXEL_ARCSEC = 1.3748
 
 
 def separations(data: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -35,27 +34,31 @@ def separations(data: Path) -> tuple[np.ndarray, np.ndarray]:
 
     from rgz import RGZ_CLASSES
     from rgz.builder import read_claran_boxes
+    from rgz import FRAME_PIXEL_SCALE  # ClaRAN's 132 px frame, where its boxes are
 
     boxes, _ = read_claran_boxes(data / "claran-labels" / "claran_gt_boxes.txt")
-    compact = RGZ_CLASSES.index("1C_1P")
     separate = []
     for bs in boxes.values():
         b = np.asarray(bs, dtype=np.float64)
-        if len(b) < 2:
-            continue
-        c = np.stack([b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], 1) / 2 * RGZ_PIXEL_ARCSEC
-        for i in np.flatnonzero(b[:, 4] == compact):
-            separate.append(np.hypot(*(np.delete(c, i, 0) - c[i]).T).min())
+        if len(b) > 1:
+            centres = np.stack([b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], 1) / 2 * FRAME_PIXEL_SCALE
+            separate += list(nearest_other(centres)[b[:, 4] == RGZ_CLASSES.index("1C_1P")])
     cat = pd.read_csv(data / "claran-labels" / "rgz_dr1_claran_catalogue.csv")
     one = []
     for r in cat[cat.first_id.isin(boxes.keys()) & (cat.num_cpnts > 1)].itertuples():
         ra = np.array(str(r.cpnts_ras).split(";"), float)
         dec = np.array(str(r.cpnts_decs).split(";"), float)
-        xy = np.stack([(ra - ra.mean()) * np.cos(np.radians(dec.mean())), dec - dec.mean()], 1) * 3600
-        for i in range(len(xy)):
-            if len(xy) > 1:
-                one.append(np.hypot(*(np.delete(xy, i, 0) - xy[i]).T).min())
+        if len(ra) > 1:  # on the tangent plane at the source: its components lie within arcminutes
+            one += list(nearest_other(np.stack([(ra - ra.mean()) * np.cos(np.radians(dec.mean())),
+                                                dec - dec.mean()], 1) * 3600))
     return np.asarray(separate), np.asarray(one)
+
+
+def nearest_other(points: np.ndarray) -> np.ndarray:
+    """Each point's distance to the nearest other point (N x 2 -> N)."""
+    d = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(d, np.inf)
+    return d.min(1)
 
 
 def one_source_curve(separate: np.ndarray, one: np.ndarray, edges=EDGES) -> list[dict]:
