@@ -32,15 +32,14 @@ def separations(data: Path) -> tuple[np.ndarray, np.ndarray]:
     """(separate, one): nearest-neighbour distances in arcsec, as the module docstring says."""
     import pandas as pd
 
-    from rgz import RGZ_CLASSES
+    from rgz import FRAME_PIXEL_SCALE, RGZ_CLASSES
     from rgz.builder import read_claran_boxes
-    from rgz import FRAME_PIXEL_SCALE  # ClaRAN's 132 px frame, where its boxes are
 
     boxes, _ = read_claran_boxes(data / "claran-labels" / "claran_gt_boxes.txt")
     separate = []
     for bs in boxes.values():
         b = np.asarray(bs, dtype=np.float64)
-        if len(b) > 1:
+        if len(b) > 1:  # ClaRAN's boxes are in its 132 px frame
             centres = np.stack([b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]], 1) / 2 * FRAME_PIXEL_SCALE
             separate += list(nearest_other(centres)[b[:, 4] == RGZ_CLASSES.index("1C_1P")])
     cat = pd.read_csv(data / "claran-labels" / "rgz_dr1_claran_catalogue.csv")
