@@ -577,6 +577,27 @@ class CachedPredictor:
             self.path.write_bytes(pickle.dumps(self.cache))
 
 
+def json_object(text: str) -> dict:
+    """An argparse type: a JSON object (one argparse line, not a traceback, for anything else)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object, {...}")
+    return value
+
+
+def label_rules(text: str):
+    """An argparse type: ``rgz.contours.LabelRules`` from a JSON object of its fields."""
+    from rgz.contours import LabelRules
+
+    try:
+        return LabelRules(**json_object(text))
+    except (TypeError, ValueError) as e:
+        raise argparse.ArgumentTypeError(f"not LabelRules fields: {e}") from None
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="checkpoint (default: the bundled model)")
@@ -587,8 +608,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--all-fields", action="store_true",
                     help="sizes and FRI/FRII on every mirabest field, not only real_split.py's held-out ones")
     ap.add_argument("--json", type=Path, help="write the results here")
-    ap.add_argument("--detector-kwargs", default="{}", help="JSON of extra Detector.load keyword arguments")
-    ap.add_argument("--rules", default=None, help="JSON of rgz.contours.LabelRules fields (default: the Detector's)")
+    ap.add_argument("--detector-kwargs", type=json_object, default={},
+                    help="JSON of extra Detector.load keyword arguments")
+    ap.add_argument("--rules", type=label_rules, default=None,
+                    help="JSON of rgz.contours.LabelRules fields (default: the Detector's)")
     ap.add_argument("--details", action="store_true", help="print each DR1 source's best row and the extra rows")
     ap.add_argument("--partial-cutouts", action="store_true",
                     help="also detect the boxed windows that reach past their field as NaN-padded cutouts")
@@ -608,11 +631,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     from rgz.detector import Detector
 
-    kwargs = json.loads(args.detector_kwargs)
+    kwargs = dict(args.detector_kwargs)
     if args.rules:
-        from rgz.contours import LabelRules
-
-        kwargs["rules"] = LabelRules(**json.loads(args.rules))
+        kwargs["rules"] = args.rules
     det = Detector.load(args.model, **kwargs)
     if args.cache:
         det.predictor = CachedPredictor(det.predictor, args.cache)

@@ -396,3 +396,16 @@ def test_peak_groups_join_islands_whose_peaks_are_close():
     assert peak_groups(img, lab, [1, 2, 3, 4], 10.5) == [[1, 2, 4], [3]]  # 1-2 and 2-4 are 10 px apart: a chain
     assert peak_groups(img, lab, [1, 2, 3, 4], 9.0) == [[1], [2], [3], [4]]
     assert peak_groups(img, lab, [1, 2, 3, 4], 0.0) == [[1], [2], [3], [4]]
+
+
+def test_real_sky_json_options_fail_in_one_line():
+    import argparse
+
+    from benchmarks.real_sky import json_object, label_rules
+
+    assert json_object('{"tta": true}') == {"tta": True}
+    assert label_rules('{"companion_max_arcsec": 60}').companion_max_arcsec == 60.0
+    for bad, fn in (("x", json_object), ("[1]", json_object), ('{"nope": 1}', label_rules),
+                    ('{"companion_arcsec": [20, 10], "companion_one_source": [0.5, 0.1]}', label_rules)):
+        with pytest.raises(argparse.ArgumentTypeError):
+            fn(bad)
