@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.real_sky import interval_text, windows_map  # noqa: E402
+from benchmarks.real_sky import interval_text, judged_classes, windows_map  # noqa: E402
 
 
 def paired(a: list[dict], b: list[dict], key: str, ok: str) -> dict:
@@ -95,16 +95,21 @@ def main(argv: list[str] | None = None) -> dict:
     for tag, r in (("A", a), ("B", b)):
         box = r["dr1_boxes"]
         print(f"  {tag}: DR1 windows mAP50 {box['mAP50']:.3f}{interval_text(box.get('mAP50_90'))}")
-    for name, section in (("DR1 windows", "dr1_boxes"), ("DR1 windows as cutouts", "dr1_cutouts"),
-                          ("DR1 rule windows", "dr1_rule_windows"), ("DR1 rule windows as cutouts", "dr1_rule_cutouts"),
-                          ("DR1 rule windows as cutouts, every row scored", "dr1_rule_cutouts_all_rows")):
+    for name, section, view in (
+            ("DR1 windows", "dr1_boxes", dict), ("DR1 windows as cutouts", "dr1_cutouts", dict),
+            ("DR1 rule windows", "dr1_rule_windows", dict), ("DR1 rule windows as cutouts", "dr1_rule_cutouts", dict),
+            ("DR1 rule windows as cutouts, every row scored", "dr1_rule_cutouts_all_rows", dict),
+            ("DR1 rule windows as cutouts, judged classes", "dr1_rule_cutouts", judged_classes),
+            ("DR1 rule windows as cutouts, every row scored, judged classes", "dr1_rule_cutouts_all_rows",
+             judged_classes)):
         if "windows" not in a.get(section, {}) or "windows" not in b.get(section, {}):
             continue  # written before real_sky.py kept the windows' rows
-        w = paired_windows(a[section]["windows"], b[section]["windows"], args.bootstrap)
+        wa, wb = view(a[section]["windows"]), view(b[section]["windows"])
+        w = paired_windows(wa, wb, args.bootstrap)
         print(f"{name} ({w['n']}): mAP50 A {w['a']:.3f}, B {w['b']:.3f}; B - A 90 %: {w['diff_90'][0]:+.3f} to "
               f"{w['diff_90'][1]:+.3f}, B higher in {w['b_higher']:.0%} of {args.bootstrap} paired resamples")
-        oa, ob = window_outcomes(a[section]["windows"]), window_outcomes(b[section]["windows"])
-        diff = changed_windows(a[section]["windows"], b[section]["windows"])
+        oa, ob = window_outcomes(wa), window_outcomes(wb)
+        diff = changed_windows(wa, wb)
         print(f"  windows with another outcome ({len(diff)}; the others differ only in how rows rank): "
               + (", ".join(f"{k.removesuffix('.fits')} {oa[k][0]}+{oa[k][1]} -> {ob[k][0]}+{ob[k][1]}" for k in diff)
                  or "none") + " (sources found + extra rows)")

@@ -281,6 +281,23 @@ def test_ranked_windows_put_every_matching_row_first():
     assert windows_map(ranked_windows(w), keys) == pytest.approx(0.5)  # 20 of 40 found, none ranked below a miss
 
 
+def test_judged_classes_leave_out_2c2p_windows_and_ignore_2c2p_rows():
+    """The judged set's labels hold no 2C_2P: a window with a 2C_2P source is left out, and a 2C_2P row elsewhere
+    costs nothing (the judge averages over the classes its truth holds), where a wrong 1C_1P row does cost."""
+    from benchmarks.real_sky import judged_classes, judged_summary, windows_map
+
+    one = [{"class": "1C_1P", "box": [0, 0, 10, 10]}]
+    w = {"a.fits": {"truth": one, "rows": [[0.5, "1C_1P", 0, 0, 10, 10], [0.9, "2C_2P", 40, 40, 60, 60]]},
+         "b.fits": {"truth": [{"class": "2C_2P", "box": [0, 0, 30, 30]}], "rows": [[0.8, "1C_1P", 0, 0, 12, 12]]}}
+    assert sorted(judged_classes(w)) == ["a.fits"]
+    assert windows_map(w, sorted(w)) == pytest.approx(0.25)  # b's 1C_1P row outranks a's; b's 2C_2P is not found
+    got = judged_summary(w, 0)
+    assert got["mAP50"] == pytest.approx(1.0) and got["n_images"] == 1 and got["mAP50_90"] is None
+    assert got["per_class_AP50"] == {"1C_1P": pytest.approx(1.0)}
+    w["a.fits"]["rows"].append([0.95, "1C_1P", 40, 40, 60, 60])  # an unlisted neighbour as a 1C_1P row
+    assert judged_summary(w, 0)["mAP50"] == pytest.approx(0.5)
+
+
 def test_rgz_grouping_map_scores_truth_boxes_with_the_rules_classes():
     """The ceiling of the rule windows: every labelled source as one row on its own box with the rule's class,
     so only the rule's class errors (and a class the rule cannot give) cost anything."""
