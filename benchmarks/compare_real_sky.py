@@ -64,16 +64,24 @@ def changed_windows(a: dict, b: dict) -> list[str]:
     return sorted(k for k in set(oa) & set(ob) if oa[k] != ob[k])
 
 
+def source_key(*sections: dict) -> str:
+    """The key naming a DR1 source in real_sky.py's ``sources``: its ``catalog_id`` (an RGZ subject, ``first_id``,
+    can hold several sources), or ``first_id`` in files written before real_sky.py kept every source."""
+    return "catalog_id" if all("catalog_id" in s for sec in sections for s in sec["sources"]) else "first_id"
+
+
 def compare(a: dict, b: dict) -> dict:
     out = {}
-    for name, section, key, ok in (("DR1 class", "dr1_class", "first_id", "class_ok"),
-                                   ("DR1 class as cutouts", "dr1_class_cutouts", "first_id", "class_ok"),
+    for name, section, key, ok in (("DR1 class", "dr1_class", "dr1", "class_ok"),
+                                   ("DR1 class as cutouts", "dr1_class_cutouts", "dr1", "class_ok"),
                                    ("MiraBest grouping", "mirabest_grouping", "file", "grouped"),
                                    ("MiraBest grouping and class", "mirabest_grouping", "file", "class_ok"),
                                    ("MiraBest grouping as cutouts", "mirabest_cutouts", "file", "grouped"),
                                    ("MiraBest grouping and class as cutouts", "mirabest_cutouts", "file", "class_ok")):
         if "sources" not in a.get(section, {}) or "sources" not in b.get(section, {}):
             continue  # written before real_sky.py kept per-source outcomes
+        if key == "dr1":
+            key = source_key(a[section], b[section])
         out[name] = paired(a[section]["sources"], b[section]["sources"], key, ok)
     return out
 

@@ -32,6 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.compare_real_sky import source_key  # noqa: E402
 from benchmarks.real_sky import interval, interval_text, windows_eval, windows_interval  # noqa: E402
 from benchmarks.real_split import DATA, dr1_folds  # noqa: E402
 
@@ -63,8 +64,9 @@ def merge(runs: list[dict], fold_of: dict[str, int], field_fold: dict[str, int],
     def sources(k: int, section: str, key: str) -> dict:  # run k's sources of ``section`` by ``key``
         return {s[key]: s for s in runs[k][section]["sources"]}
 
-    by_run = [sources(k, "dr1_class", "first_id") for k in range(n)]
-    picked = [by_run[fold_of[s["first_id"]]][s["first_id"]] for s in runs[0]["dr1_class"]["sources"]]
+    key = source_key(*(r["dr1_class"] for r in runs))
+    by_run = [sources(k, "dr1_class", key) for k in range(n)]
+    picked = [by_run[fold_of[s["first_id"]]][s[key]] for s in runs[0]["dr1_class"]["sources"]]
     out["dr1_class"] = {"n": len(picked), "accuracy": float(np.mean([s["class_ok"] for s in picked])),
                         "accuracy_90": interval([s["class_ok"] for s in picked]), "sources": picked}
     by_run = [sources(k, "mirabest_grouping", "file") for k in range(n)]

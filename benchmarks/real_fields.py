@@ -154,7 +154,10 @@ def dr1_windows(out: Path, *, folds: list[int], n_folds: int, crops: int, seed: 
     rng = np.random.default_rng(seed)
     (out / "dr1").mkdir(parents=True, exist_ok=True)
     images, anns = [], []
-    mine = [s for s in every if fold_of[s["first_id"]] in folds and (only is None or s["first_id"] in only)]
+    first: dict[str, dict] = {}  # crops per RGZ subject, around its first source (a subject can hold several)
+    for s in every:
+        first.setdefault(s["first_id"], s)
+    mine = [s for s in first.values() if fold_of[s["first_id"]] in folds and (only is None or s["first_id"] in only)]
     for field in sorted({s["field"] for s in mine}):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -79,7 +79,8 @@ WINDOW_ARCSEC = 180.0  # a FIRST cutout server's 3' cutout, as in rgz-real-dev
 
 def dr1_sources(data: Path) -> list[dict]:
     """DR1 sources inside a mirabest-fields image, each placed in the field where it is most central (read once
-    per folder: the dicts are shared, read them only)."""
+    per folder: the dicts are shared, read them only). Every catalogue row is a source (``catalog_id``): an RGZ
+    subject (``first_id``, the FIRST position its image was centred on, ``ra``/``dec`` here) can hold several."""
     return list(_dr1_sources(Path(data).resolve()))
 
 
@@ -91,7 +92,7 @@ def _dr1_sources(data: Path) -> tuple[dict, ...]:
 
     from rgz.builder import read_claran_boxes
 
-    cat = pd.read_csv(data / "claran-labels" / "rgz_dr1_claran_catalogue.csv").drop_duplicates("first_id")
+    cat = pd.read_csv(data / "claran-labels" / "rgz_dr1_claran_catalogue.csv")
     boxes, _ = read_claran_boxes(data / "claran-labels" / "claran_gt_boxes.txt")
     pos = np.array([first_id_position(f) for f in cat.first_id])
     best: dict[str, dict] = {}
@@ -103,16 +104,16 @@ def _dr1_sources(data: Path) -> tuple[dict, ...]:
         margin = np.minimum.reduce([x, y, nx - 1 - x, ny - 1 - y])
         for i in np.flatnonzero(margin > 0):
             r = cat.iloc[i]
-            if r.first_id in best and best[r.first_id]["margin"] >= margin[i]:
+            if r.catalog_id in best and best[r.catalog_id]["margin"] >= margin[i]:
                 continue
             ras = np.array(str(r.cpnts_ras).split(";"), float)
             decs = np.array(str(r.cpnts_decs).split(";"), float)
-            best[r.first_id] = {
-                "first_id": r.first_id, "field": str(f), "margin": float(margin[i]), "ra": pos[i, 0],
-                "dec": pos[i, 1], "cpnt_ra": ras, "cpnt_dec": decs, "num_cpnts": int(r.num_cpnts),
+            best[r.catalog_id] = {
+                "first_id": r.first_id, "catalog_id": int(r.catalog_id), "field": str(f), "margin": float(margin[i]),
+                "ra": pos[i, 0], "dec": pos[i, 1], "cpnt_ra": ras, "cpnt_dec": decs, "num_cpnts": int(r.num_cpnts),
                 "num_peaks": int(r.num_peaks), "ang_extent": float(r.ang_extent), "training": int(r.training),
                 "png_boxes": boxes.get(r.first_id)}
-    return tuple(sorted(best.values(), key=lambda s: s["first_id"]))
+    return tuple(sorted(best.values(), key=lambda s: (s["first_id"], s["catalog_id"])))
 
 
 def truth_in_field(src: dict, wcs) -> list[dict]:
@@ -245,7 +246,7 @@ def window_cutouts(srcs: list[dict], work: Path, partial: bool = False) -> dict[
     ``partial`` only the others). Returns window -> (cutout file, the judge's objects in its pixels)."""
     out = {}
     for s in srcs:
-        if not s["png_boxes"]:
+        if not s["png_boxes"] or f"{s['first_id']}.fits" in out:  # one window per RGZ subject
             continue
         got = field_cutout(s["field"], s["ra"], s["dec"], work, f"cutout_{s['first_id']}.fits", partial)
         if got:
@@ -299,7 +300,7 @@ def dr1_class_accuracy(srcs: list[dict], rows_for) -> tuple[dict, list[float]]:
         r = row_at(got_rows[0], got_rows[1], float(np.mean(s["cpnt_ra"])), float(np.mean(s["cpnt_dec"])))
         got = str(r["morphology"]) if r is not None else "none"
         right += got == truth_cls
-        each.append({"first_id": s["first_id"], "class": truth_cls, "got": got, "class_ok": got == truth_cls})
+        each.append({"first_id": s["first_id"], "catalog_id": s["catalog_id"], "class": truth_cls, "got": got, "class_ok": got == truth_cls})
         confusion.setdefault(truth_cls, {}).setdefault(got, 0)
         confusion[truth_cls][got] += 1
         if r is not None:
@@ -694,6 +695,8 @@ def main(argv: list[str] | None = None) -> dict:
                 continue
             w = wcs[s["field"]]
             key = f"{s['first_id']}.fits"
+            if key in dr1_truth:  # one window per RGZ subject: its boxes are all its sources'
+                continue
             dr1_truth[key] = {"objects": truth_in_field(s, w)}
             t = window_rows(by_field[s["field"]], key, w, s["ra"], s["dec"], WINDOW_ARCSEC / 2 / pixel_scale_arcsec(w))
             if len(t):
@@ -749,6 +752,8 @@ def main(argv: list[str] | None = None) -> dict:
         # set's kind), for the sources whose cutout lies wholly inside their field
         dcuts = {}
         for s in srcs:
+            if s["first_id"] in dcuts:  # the subject's cutout, cut for another of its sources
+                continue
             got = field_cutout(s["field"], s["ra"], s["dec"], work, f"class_{s['first_id']}.fits")
             if got:
                 dcuts[s["first_id"]] = got[0], got[1].wcs

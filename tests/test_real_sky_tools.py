@@ -39,6 +39,24 @@ def test_compare_reads_real_sky_json_sections():
     res = compare(a, b)
     assert res["DR1 class"]["gained"] == ["F2"] and res["MiraBest grouping"]["n"] == 1
     assert compare({"dr1_class": {}}, b) == {}  # files from before per-source outcomes: nothing to pair
+    # two sources of one RGZ subject are paired by their catalogue ids, not merged by their FIRST id
+    two = [{"first_id": "F1", "catalog_id": 1, "class_ok": True}, {"first_id": "F1", "catalog_id": 2, "class_ok": False}]
+    res = compare({"dr1_class": {"sources": two}}, {"dr1_class": {"sources": [dict(s, class_ok=True) for s in two]}})
+    assert res["DR1 class"]["n"] == 2 and res["DR1 class"]["gained"] == [2]
+
+
+def test_dr1_sources_keep_every_source_of_an_rgz_subject():
+    """DR1 lists some subjects (one FIRST id) with several sources: a compact source beside an extended one is
+    RGZ's label too, so the real-sky truth keeps it (it once kept only the first row of each subject)."""
+    from benchmarks.real_sky import DATA, dr1_sources
+
+    if not (DATA / "claran-labels").is_dir() or not (DATA / "mirabest-fields").is_dir():
+        pytest.skip("../shared/data is absent")
+    srcs = dr1_sources(DATA)
+    assert len({s["catalog_id"] for s in srcs}) == len(srcs) > len({s["first_id"] for s in srcs})
+    two = [s for s in srcs if s["first_id"] == "FIRSTJ092538.2+362611"]
+    assert sorted((s["num_cpnts"], s["num_peaks"]) for s in two) == [(1, 1), (1, 3)]
+    assert len({(s["ra"], s["dec"], s["field"]) for s in two}) == 1  # one subject: one centre, one field
 
 
 def _windows(n_good: int, n: int = 40) -> dict:
@@ -349,7 +367,7 @@ def test_dr1_class_accuracy_takes_the_best_row_on_the_source_and_skips_sources_w
     rows = Table({"x_min": [40.0, 45.0, 80.0], "y_min": [40.0, 45.0, 80.0], "x_max": [60.0, 55.0, 90.0],
                   "y_max": [60.0, 55.0, 90.0], "score": [0.6, 0.9, 0.99], "morphology": ["1C_3P", "1C_2P", "1C_3P"],
                   "size": [36.0, 18.0, 18.0]})
-    srcs = [{**src, "first_id": "A"}, {**src, "first_id": "B"}]
+    srcs = [{**src, "first_id": "A", "catalog_id": 1}, {**src, "first_id": "B", "catalog_id": 2}]
     got, ext = dr1_class_accuracy(srcs, lambda s: (rows, w) if s["first_id"] == "A" else None)
     assert got["n"] == 1 and got["accuracy"] == 0.0  # the 0.9 1C_2P row holds it; the 0.99 one is elsewhere
     assert got["sources"][0]["got"] == "1C_2P" and ext == [0.5]
