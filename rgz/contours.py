@@ -33,7 +33,8 @@ _EIGHT = np.ones((3, 3), dtype=bool)
 class LabelRules:
     # RGZ's own contour ladder (make_radio_zoo_images.py: 3 sigma x sqrt 3, then x sqrt 3 per level; 13 levels
     # as make_contours.py draws them), noise = MAD sigma. Chosen over ClaRAN's 5 sigma x 2 and the previous
-    # 5 sigma x sqrt 2 on 151 RGZ DR1 sources in mirabest-fields (benchmarks/contour_rule.py, docs/NOTES.md)
+    # 5 sigma x sqrt 2 on 151 RGZ DR1 sources in mirabest-fields (167 with every source of each RGZ subject: the same
+    # choice; benchmarks/contour_rule.py, docs/NOTES.md)
     level_sigma: float = 3.0 * 3.0**0.5
     level_factor: float = 3.0**0.5
     n_levels: int = 13
@@ -53,11 +54,11 @@ class LabelRules:
     # boxes of one-component sources have the extent as their side); "longer": the joint box's longer side
     box_side: str = "diagonal"
     # a class is "marginal" when it changes as the whole ladder moves by this fraction down or up (5.0-5.4 sigma:
-    # the width of the peak of agreement with RGZ in the lowest-level scan); 0 turns the check off. On 151 RGZ DR1
-    # sources, marginal classes (30) agree with RGZ 73 % of the time, the others 93 %; a marginal source's score is
+    # the width of the peak of agreement with RGZ in the lowest-level scan); 0 turns the check off. On 167 RGZ DR1
+    # sources, marginal classes (34) agree with RGZ 68 % of the time, the others 93 %; a marginal source's score is
     # scaled by their ratio, ``marginal_weight`` (``benchmarks/contour_rule.py --marginal``, docs/NOTES.md)
     marginal_spread: float = 0.04
-    marginal_weight: float = 0.79
+    marginal_weight: float = 0.73
     # a compact source (1C_1P) whose nearest other source is d arcsec away is, in RGZ's labels, part of one source
     # with it with probability P(d) (interpolated between these bin centres; no factor beyond
     # ``companion_max_arcsec``: farther pairs do not fit whole in RGZ's 3' images, so the labels cannot say): its
