@@ -10,8 +10,8 @@ as judged-kind cutouts (100 px of a field centred on a source, detected alone, a
    window of its field, centred on its FIRST position as a cutout server would centre it: the truth boxes
    are ClaRAN's (132 px frame at 1.3748"/px) mapped to the field's pixels through the sky; the detector runs
    on the whole field, and the rows whose box centre falls in the window are scored.
-   ``dr1_rule_windows`` does the same around every DR1 source with a class (130 sources once duplicates are
-   merged), truth boxes drawn by the contour rule on RGZ's grouping (the islands under the catalogued
+   ``dr1_rule_windows`` does the same around every RGZ subject with a classed DR1 source (130 windows; every DR1
+   source in a window is its truth, duplicates of one source merged), truth boxes drawn by the contour rule on RGZ's grouping (the islands under the catalogued
    components) with RGZ's class; rows that overlap no DR1 source are not scored (DR1 does not list every
    source in a field). More than twice the sources, so a narrower interval; the rule's boxes agree with
    ClaRAN's (median IoU 0.90 on the 51). It scores grouping and class, not the unlabelled neighbours.
