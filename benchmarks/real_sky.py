@@ -166,7 +166,7 @@ def dr1_rule_windows(srcs: list[dict], wcs: dict, rules=None) -> dict:
     ``LabelRules()``; pass the detector's, so a rule variant is scored against its own boxes)."""
     from astropy.io import fits
 
-    from rgz.contours import LabelRules, class_id, count_peaks, find_islands, source_box
+    from rgz.contours import LabelRules, find_islands, group_class, source_box
     from rgz.coords import detector_to_astropy
 
     rules = rules or LabelRules()
@@ -183,7 +183,7 @@ def dr1_rule_windows(srcs: list[dict], wcs: dict, rules=None) -> dict:
         ids = islands_under(isl.labels, pos)
         if ids and all(o["ids"] != ids for o in objs):  # RGZ subjects centred on different parts of one source
             box = detector_to_astropy(source_box(isl, ids, img.shape, True, image=img, rules=rules)).tolist()
-            rule = class_id(len(ids), count_peaks(img, np.isin(isl.labels, ids), isl.levels))
+            rule = group_class(img, isl, ids)
             objs.append({"class": cls, "box": box, "ids": ids, "source": s,
                          "rule_class": RGZ_CLASSES[rule - 1] if rule else None})
     truth = {}

@@ -24,7 +24,8 @@ from catalogs.noise import mad_sigma
 from rgz import RGZ_CLASSES
 
 __all__ = ["LabelRules", "Islands", "Source", "noise_sigma", "find_islands", "count_peaks", "class_id", "source_box",
-           "contour_extent", "classify_boxes", "assign_sources", "owned_islands", "speck_diag", "marginal_classes"]
+           "contour_extent", "classify_boxes", "assign_sources", "owned_islands", "speck_diag", "marginal_classes",
+           "group_class"]
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -240,13 +241,7 @@ def classify_boxes(image: np.ndarray, boxes: np.ndarray, rules: LabelRules = Lab
     if not len(boxes):
         return []
     isl = find_islands(image, rules, min_diag=speck_diag(rules, pixel_scale_arcsec))
-    out: list[int | None] = []
-    for ids in owned_islands(isl.labels, boxes, min_inside=min_inside, pad=pad):
-        if not ids:
-            out.append(None)
-            continue
-        out.append(class_id(len(ids), _peaks(image, isl, ids)[0]))
-    return out
+    return [group_class(image, isl, ids) for ids in owned_islands(isl.labels, boxes, min_inside=min_inside, pad=pad)]
 
 
 def _island_at_peak(image: np.ndarray, labels: np.ndarray, box: np.ndarray) -> list[int]:
@@ -272,6 +267,12 @@ def _peaks(image: np.ndarray, isl: Islands, ids: list[int]) -> tuple[int, float]
     win = _group_window(isl, ids)
     mask = np.isin(isl.labels[win], ids)
     return count_peaks(image[win], mask, isl.levels), float(np.nanmax(np.where(mask, image[win], -np.inf)))
+
+
+def group_class(image: np.ndarray, isl: Islands, ids: list[int]) -> int | None:
+    """RGZ class id (1..6) of the islands ``ids`` of ``isl`` taken as one source: their number and the peaks of
+    their contour tree at ``isl.levels``. None for no island or more than 3."""
+    return class_id(len(ids), _peaks(image, isl, ids)[0]) if ids else None
 
 
 @dataclass
@@ -325,7 +326,7 @@ def marginal_classes(image: np.ndarray, isl: Islands, groups: list[list[int]], c
             win = _group_window(isl, ids)
             on = alt.labels[win][np.isin(isl.labels[win], ids)]
             alt_ids = [int(k) for k in np.unique(on) if k]
-            out[j] = (class_id(len(alt_ids), _peaks(image, alt, alt_ids)[0]) if alt_ids else None) != cid
+            out[j] = group_class(image, alt, alt_ids) != cid
     return out
 
 

@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from claran.errors import UserError
 
-from ..contours import Islands, LabelRules, class_id, count_peaks, find_islands, noise_sigma
+from ..contours import Islands, LabelRules, find_islands, group_class, noise_sigma
 from ..fits_io import pixel_scale_arcsec
 
 __all__ = ["RealStamp", "RealSources", "centre_source", "cut_source", "GALAXY_MARGIN_ARCSEC"]
@@ -54,7 +54,7 @@ def centre_source(image: np.ndarray, centre_xy: tuple[float, float], radius_px: 
     ids = sorted(set(np.unique(isl.labels[near & (isl.labels > 0)]).tolist()))
     if not ids:
         return None
-    cid = class_id(len(ids), count_peaks(data, np.isin(isl.labels, ids), isl.levels))
+    cid = group_class(data, isl, ids)
     return None if cid is None else (isl, ids, cid)
 
 
