@@ -47,6 +47,19 @@ def test_components_and_peaks_by_rule():
     assert names(separated, np.zeros((0, 4))) == []
 
 
+def test_group_class_counts_the_islands_given():
+    """The class of a group of islands is their number and their peaks, whatever else the image holds."""
+    from rgz.contours import group_class
+
+    img = sky(blob(20, 50, 60), blob(50, 50, 40), blob(80, 50, 60), blob(50, 85, 50))
+    isl = find_islands(img, LabelRules())
+    at = [int(isl.labels[50, x]) for x in (20, 50, 80)]
+    assert all(at) and len(set(at)) == 3 and isl.count >= 4
+    got = [RGZ_CLASSES[group_class(img, isl, ids) - 1] for ids in (at[:1], at[:2], at)]
+    assert got == ["1C_1P", "2C_2P", "3C_3P"]
+    assert group_class(img, isl, []) is None
+
+
 def test_lowest_contour_decides_connection():
     # the bridge sits at 12 sigma (between contour levels 10 and 20): one island at 5 sigma with two peaks,
     # two islands at 40 sigma (where only the lobes' cores survive)
