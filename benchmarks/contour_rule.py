@@ -266,7 +266,8 @@ def extent_evidence(data: Path, dr1: list[dict]) -> None:
 
     from rgz.builder import read_claran_boxes
 
-    cat = pd.read_csv(data / "claran-labels" / "rgz_dr1_claran_catalogue.csv").drop_duplicates("first_id")
+    cat = pd.read_csv(data / "claran-labels" / "rgz_dr1_claran_catalogue.csv")
+    cat = cat[~cat.first_id.duplicated(keep=False)]  # subjects of one DR1 source: its extent is the box's
     ext = dict(zip(cat.first_id, cat.ang_extent, strict=True))
     boxes, _ = read_claran_boxes(data / "claran-labels" / "claran_gt_boxes.txt")
     rows = np.array([(c, max(x2 - x1 + 1, y2 - y1 + 1) * 1.3748, ext[k]) for k, b in boxes.items()
