@@ -36,6 +36,7 @@ from rgz.contours import (  # noqa: E402
     classify_boxes,
     count_peaks,
     find_islands,
+    label_above,
     marginal_classes,
     source_box,
 )
@@ -83,31 +84,12 @@ def load_dr1(data: Path) -> list[dict]:
     return out
 
 
-def conrec_regions(img: np.ndarray, level: float) -> tuple[np.ndarray, int]:
-    """Regions of ``img >= level`` joined as CONREC's interpolated lines join them: pixels sharing an edge, and
-    diagonal neighbours only where their cell's centre (the mean of its four pixels) is above the level too."""
-    from scipy import ndimage
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    lab, n = ndimage.label(img >= level)
-    with np.errstate(invalid="ignore"):
-        centre = (img[:-1, :-1] + img[:-1, 1:] + img[1:, :-1] + img[1:, 1:]) / 4 >= level
-    links = np.concatenate([np.stack([p[m], q[m]]) for p, q in ((lab[:-1, :-1], lab[1:, 1:]), (lab[:-1, 1:], lab[1:, :-1]))
-                            for m in [centre & (p > 0) & (q > 0) & (p != q)]], axis=1)
-    if n < 2 or not links.size:
-        return lab, n
-    m, comp = connected_components(coo_matrix((np.ones(links.shape[1]), tuple(links)), shape=(n + 1, n + 1)),
-                                   directed=False)
-    return np.where(lab > 0, comp[lab] + 1, 0), m - 1  # component ids of regions; background is its own
-
-
 def count_peaks_conrec(image: np.ndarray, mask: np.ndarray, levels: np.ndarray) -> int:
     """``rgz.contours.count_peaks`` with regions joined as CONREC joins them (measured, not adopted)."""
     img = np.where(mask, np.nan_to_num(image, nan=-np.inf), -np.inf)
     leaves = 0
     for k, level in enumerate(levels):
-        lab, n = conrec_regions(img, level)
+        lab, n = label_above(img, level, "conrec")
         if not n:
             break
         above = np.unique(lab[img >= levels[k + 1]]) if k + 1 < len(levels) else np.array([0])
@@ -217,7 +199,8 @@ def on_rgz_grid(src: dict, order: int) -> dict:
 def rgz_grouping(src: dict, rules: LabelRules, islands_cache: dict) -> tuple:
     """The islands of ``src``'s image (cached per image, lowest level and noise) and RGZ's grouping on them: the
     island under each catalogued component position (``islands_under``)."""
-    key = (id(src["image"]), rules.level_sigma, rules.min_diag_fraction, rules.interpolate, src.get("sigma"))
+    key = (id(src["image"]), rules.level_sigma, rules.min_diag_fraction, rules.interpolate, rules.island_join,
+           src.get("sigma"))
     if key not in islands_cache:
         islands_cache[key] = find_islands(src["image"], rules, src.get("sigma"),
                                           min_diag=rules.min_diag_fraction * src.get("speck_width", 100))
@@ -345,6 +328,9 @@ def main() -> None:
     ap.add_argument("--conrec", action="store_true",
                     help="DR1 peaks on regions joined as CONREC joins them (diagonal pixels only through a cell "
                          "centre above the level) instead of 8-connected")
+    ap.add_argument("--island-join", choices=("conrec", "eight"), default=LabelRules().island_join,
+                    help="islands (components) joined as CONREC's lines join them (the rule's default) or "
+                         "8-connected (LabelRules.island_join)")
     ap.add_argument("--peaks", choices=sorted(PEAK_COUNTERS), default="leaves",
                     help="DR1 peak count: leaves of the island contour tree (the project's rule), conrec (as --conrec), "
                          "rgz-tree (RGZ's own contour trees of CONREC lines, count_peaks_rgz_tree) or localmax "
@@ -414,7 +400,7 @@ def main() -> None:
     shapes = [(False, "longer", False), (False, "longer", True), (True, "longer", True), (True, "diagonal", True)]
     for lv, fac, (interp, side, sq) in itertools.product(args.levels, args.factors, shapes):
         rules = LabelRules(level_sigma=lv, level_factor=fac, n_levels=int(np.ceil(14 * np.log(2) / np.log(fac))),
-                           interpolate=interp, box_side=side, square_boxes=sq)
+                           interpolate=interp, box_side=side, square_boxes=sq, island_join=args.island_join)
         r = evaluate(rules, dr1, dev, cache, peaks)
         rows.append({"level": lv, "factor": fac, "interpolate": interp, "box_side": side, "square": sq, **r})
         print(f"{lv:5.2f} x{fac:5.3f} {interp!s:5} {side:8} {sq!s:5} | {r['dr1_components']:.3f} {r['dr1_class']:.3f} | "

@@ -60,6 +60,24 @@ def test_group_class_counts_the_islands_given():
     assert group_class(img, isl, []) is None
 
 
+def test_islands_join_diagonal_pixels_as_conrec_closes_them():
+    """Two pixel groups touching only at a corner are one island when their cell's centre (the mean of its four
+    pixels, CONREC's saddle) is above the level, two when it is below; 8-connectivity joins them either way."""
+    from rgz.contours import label_above
+
+    img = np.zeros((6, 6))
+    img[1:3, 1:3] = img[3:5, 3:5] = 5.0  # corner to corner at the cell (2, 2)-(3, 3)
+    assert label_above(img, 3.0, "eight")[1] == 1
+    assert label_above(img, 1.0, "conrec")[1] == 1  # the cell's mean, (5 + 0 + 0 + 5) / 4 = 2.5, is above 1
+    assert label_above(img, 3.0, "conrec")[1] == 2  # and below 3
+    img[2, 3] = 2.0  # the cell's mean is now 3.0
+    lab, n = label_above(img, 2.9, "conrec")
+    assert n == 1 and lab[1, 1] == lab[4, 4] == 1
+    assert label_above(img, 3.1, "conrec")[1] == 2
+    with pytest.raises(ValueError, match="island_join"):
+        LabelRules(island_join="four")
+
+
 def test_lowest_contour_decides_connection():
     # the bridge sits at 12 sigma (between contour levels 10 and 20): one island at 5 sigma with two peaks,
     # two islands at 40 sigma (where only the lobes' cores survive)
