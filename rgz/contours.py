@@ -4,7 +4,8 @@ The simulator labels its cutouts with these rules, and ``Detector`` classifies e
 them (``classify_boxes``): the network finds and groups a source, the contours count its parts.
 
 - noise sigma = MAD / 0.6745 over the image (ClaRAN); contours at 3 sqrt 3 sigma, each level x sqrt 3 (RGZ's);
-- a component is an island (8-connected pixels) above the lowest contour; islands whose bounding-box diagonal
+- a component is an island above the lowest contour, joined as RGZ's CONREC lines join pixels (diagonal
+  neighbours only through a cell whose centre is above the level); islands whose bounding-box diagonal
   is under 8/301 of the image width are dropped, as RGZ's make_contours.py does (noise specks);
 - peaks = leaves of the contour tree: closed contours that enclose no higher contour (what RGZ volunteers saw
   as separate peaks); classes cap peaks at 3 and need 1..3 components;
