@@ -63,7 +63,7 @@ class LabelRules:
     box_side: str = "diagonal"
     # a class is "marginal" when it changes as the whole ladder moves by this fraction down or up (5.0-5.4 sigma:
     # the width of the peak of agreement with RGZ in the lowest-level scan); 0 turns the check off. On 167 RGZ DR1
-    # sources, marginal classes (34) agree with RGZ 68 % of the time, the others 93 %; a marginal source's score is
+    # sources, marginal classes (35) agree with RGZ 69 % of the time, the others 94 %; a marginal source's score is
     # scaled by their ratio, ``marginal_weight`` (``benchmarks/contour_rule.py --marginal``, docs/NOTES.md)
     marginal_spread: float = 0.04
     marginal_weight: float = 0.73
