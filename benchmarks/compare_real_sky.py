@@ -101,8 +101,9 @@ def main(argv: list[str] | None = None) -> dict:
     a, b = runs
     print(f"A = {a.get('model')}, B = {b.get('model')}")
     for tag, r in (("A", a), ("B", b)):
-        box = r["dr1_boxes"]
-        print(f"  {tag}: DR1 windows mAP50 {box['mAP50']:.3f}{interval_text(box.get('mAP50_90'))}")
+        if "mAP50" in r.get("dr1_boxes", {}):  # score_cutouts.py's files hold cutout windows only
+            box = r["dr1_boxes"]
+            print(f"  {tag}: DR1 windows mAP50 {box['mAP50']:.3f}{interval_text(box.get('mAP50_90'))}")
     for name, section, view in (
             ("DR1 windows", "dr1_boxes", dict), ("DR1 windows as cutouts", "dr1_cutouts", dict),
             ("DR1 rule windows", "dr1_rule_windows", dict), ("DR1 rule windows as cutouts", "dr1_rule_cutouts", dict),

@@ -55,6 +55,7 @@ import contextlib
 import functools
 import io
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -75,6 +76,8 @@ DATA = ROOT.parent / "shared" / "data"
 # the classes the judged set's labels hold (issue 12: "2C_2P does not occur in the labels at all"; nor in the dev's)
 JUDGED_CLASSES = tuple(c for c in RGZ_CLASSES if c != "2C_2P")
 WINDOW_ARCSEC = 180.0  # a FIRST cutout server's 3' cutout, as in rgz-real-dev
+# file names of the judged-kind cutouts (measures 2c and 2d): prefix + window key (``--keep-cutouts``)
+BOXED_CUTOUT, RULE_CUTOUT = "cutout_", "rulecut_"
 
 
 def dr1_sources(data: Path) -> list[dict]:
@@ -248,7 +251,7 @@ def window_cutouts(srcs: list[dict], work: Path, partial: bool = False) -> dict[
     for s in srcs:
         if not s["png_boxes"] or f"{s['first_id']}.fits" in out:  # one window per RGZ subject
             continue
-        got = field_cutout(s["field"], s["ra"], s["dec"], work, f"cutout_{s['first_id']}.fits", partial)
+        got = field_cutout(s["field"], s["ra"], s["dec"], work, f"{BOXED_CUTOUT}{s['first_id']}.fits", partial)
         if got:
             out[f"{s['first_id']}.fits"] = (got[0], truth_in_field(s, got[1].wcs))
     return out
@@ -269,7 +272,7 @@ def rule_window_cutouts(rule_truth: dict, work: Path, offset_px: float = 0.0) ->
             w = WCS(fits.getheader(v["field"])).celestial
             x, y = w.world_to_pixel_values(*centre)
             centre = tuple(float(c) for c in w.pixel_to_world_values(x + offset_px, y + offset_px))
-        got = field_cutout(v["field"], *centre, work, f"rulecut_{key}", False)
+        got = field_cutout(v["field"], *centre, work, f"{RULE_CUTOUT}{key}", False)
         if got:
             x0, y0 = got[1].origin_original
             out[key] = (got[0], [{"class": o["class"], "box": (np.asarray(o["box"]) - [x0, y0, x0, y0]).tolist()}
@@ -642,6 +645,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--cutout-offset", type=float, default=0.0, metavar="PX",
                     help="centre measure 2d's cutouts PX field pixels right of and above their source (default 0: "
                          "centred, as the judged set's subjects are)")
+    ap.add_argument("--keep-cutouts", type=Path, metavar="DIR",
+                    help="copy the judged-kind cutouts of measures 2c and 2d (cutout_*.fits, rulecut_*.fits) here, to "
+                         "detect with any version of claran and score with benchmarks/score_cutouts.py")
     ap.add_argument("--bootstrap", type=int, default=200, help="resamples for the windows' mAP50 interval (0: none)")
     args = ap.parse_args(argv)
     if not (args.data / "mirabest-fields" / "labels.csv").is_file():
@@ -724,6 +730,8 @@ def main(argv: list[str] | None = None) -> dict:
         # set's kind); beside it the field-detected rows of the same windows (measure 2 on this subset)
         for tag, partial in (("dr1_cutouts", False), ("dr1_cutouts_partial", True))[:1 + args.partial_cutouts]:
             cuts = window_cutouts(srcs, work, partial)
+            if not partial:
+                boxed_cuts = cuts
             c_tables, empty = cutout_rows(det, cuts, min_score)
             res[tag] = score_windows(scorer, {k: {"objects": o} for k, (_, o) in cuts.items()}, c_tables, work,
                                      tag, args.bootstrap, empty)
@@ -744,6 +752,10 @@ def main(argv: list[str] | None = None) -> dict:
                                                          args.bootstrap, empty)
         for key in ("dr1_rule_cutouts", "dr1_rule_cutouts_all_rows"):
             res[key]["judged_classes"] = judged_summary(res[key]["windows"], args.bootstrap)
+        if args.keep_cutouts:  # the judged-kind cutouts, for another version of claran to detect (score_cutouts.py)
+            args.keep_cutouts.mkdir(parents=True, exist_ok=True)
+            for f, _ in [*boxed_cuts.values(), *cuts.values()]:
+                shutil.copy2(f, args.keep_cutouts / Path(f).name)
 
         # 3. class accuracy and 4. sizes against ang_extent
         res["dr1_class"], ext = dr1_class_accuracy(

@@ -465,3 +465,37 @@ def test_the_rule_agrees_with_rgz_dr1_as_measured():
     eight = evaluate(LabelRules(island_join="eight"), dr1, [], {})
     assert now["dr1_components"] >= 0.96 and now["dr1_class"] >= 0.88
     assert now["dr1_components"] > eight["dr1_components"] and now["dr1_class"] > eight["dr1_class"]
+
+
+def test_score_cutouts_scores_any_catalogue_of_the_kept_cutouts(tmp_path, capsys):
+    """score_cutouts.py: rows of another catalogue are matched to real_sky.py's windows by file name, 2d keeps only
+    rows touching a labelled box, and a file that is not a catalogue is one line."""
+    import json
+
+    from astropy.table import Table
+
+    from benchmarks.score_cutouts import main
+
+    truth = [{"class": "1C_3P", "box": [10.0, 10.0, 30.0, 30.0]}]
+    ref = {"dr1_cutouts": {"windows": {"A.fits": {"truth": truth, "rows": []}}},
+           "dr1_rule_cutouts": {"windows": {"A.fits": {"truth": truth, "rows": []},
+                                            "B.fits": {"truth": [{"class": "2C_2P", "box": [0, 0, 9, 9]}], "rows": []}}}}
+    j = tmp_path / "ref.json"
+    j.write_text(json.dumps(ref))
+    cat = Table({"image": ["/x/cutout_A.fits", "/x/rulecut_A.fits", "/x/rulecut_A.fits", "/x/rulecut_B.fits"],
+                 "morphology": ["1C_3P", "1C_3P", "1C_1P", "1C_1P"], "score": [0.9, 0.9, 0.95, 0.99],
+                 "x_min": [10.0, 10.0, 60.0, 1.0], "y_min": [10.0, 10.0, 60.0, 1.0], "x_max": [30.0, 30.0, 70.0, 8.0],
+                 "y_max": [30.0, 30.0, 70.0, 8.0]})
+    c = tmp_path / "cat.csv"
+    cat.write(c)
+    res = main([str(c), str(j), "--bootstrap", "0", "--json", str(tmp_path / "w.json")])
+    assert res["2c: boxed windows as cutouts"]["mAP50"] == pytest.approx(1.0)
+    # 2d: B's 2C_2P window is not the judged kind; A's stray 1C_1P row touches nothing and is dropped
+    assert res["2d: rule windows as cutouts"]["judged_mAP50"] == pytest.approx(1.0)
+    # 2e scores it: 1C_1P has no labelled source in A, so the judged mean is 1C_3P's alone, still 1
+    assert res["2e: the same, every row"]["judged_per_class"] == {"1C_3P": pytest.approx(1.0)}
+    assert len(json.loads((tmp_path / "w.json").read_text())["dr1_rule_cutouts_all_rows"]["windows"]["A.fits"]["rows"]) == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(SystemExit, match="no column"):
+        main([str(bad), str(j)])
