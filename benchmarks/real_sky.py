@@ -45,7 +45,9 @@ that split existed; the DR1 fields are held out either way).
 
 Each measure rests on tens to hundreds of sources, so each comes with a 90 % bootstrap interval (windows
 resampled for 2, sources for 3 and 5), and the JSON keeps every source's outcome: compare two models source by
-source with ``benchmarks/compare_real_sky.py A.json B.json`` before calling a difference real.
+source with ``benchmarks/compare_real_sky.py A.json B.json`` before calling a difference real. ``--keep-cutouts DIR``
+keeps the judged-kind cutouts, so any version of claran (an old checkout) or another tool can detect them and
+``benchmarks/score_cutouts.py`` score its catalogue on the same truth.
 """
 
 from __future__ import annotations
