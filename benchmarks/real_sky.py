@@ -11,8 +11,8 @@ as judged-kind cutouts (100 px of a field centred on a source, detected alone, a
    are ClaRAN's (132 px frame at 1.3748"/px) mapped to the field's pixels through the sky; the detector runs
    on the whole field, and the rows whose box centre falls in the window are scored.
    ``dr1_rule_windows`` does the same around every RGZ subject with a classed DR1 source (130 windows; every DR1
-   source in a window is its truth, duplicates of one source merged), truth boxes drawn by the contour rule on RGZ's grouping (the islands under the catalogued
-   components) with RGZ's class; rows that overlap no DR1 source are not scored (DR1 does not list every
+   source in a window is its truth, duplicates of one source merged), truth boxes drawn by the contour rule on
+   RGZ's grouping (the islands under the catalogued components) with RGZ's class; rows that overlap no DR1 source are not scored (DR1 does not list every
    source in a field). More than twice the sources, so a narrower interval; the rule's boxes agree with
    ClaRAN's (median IoU 0.90 on the 51). It scores grouping and class, not the unlabelled neighbours.
    ``dr1_cutouts``: the boxed windows that lie wholly inside their field, cut out as 100 px cutouts of the
@@ -305,7 +305,8 @@ def dr1_class_accuracy(srcs: list[dict], rows_for) -> tuple[dict, list[float]]:
         r = row_at(got_rows[0], got_rows[1], float(np.mean(s["cpnt_ra"])), float(np.mean(s["cpnt_dec"])))
         got = str(r["morphology"]) if r is not None else "none"
         right += got == truth_cls
-        each.append({"first_id": s["first_id"], "catalog_id": s["catalog_id"], "class": truth_cls, "got": got, "class_ok": got == truth_cls})
+        each.append({"first_id": s["first_id"], "catalog_id": s["catalog_id"], "class": truth_cls, "got": got,
+                     "class_ok": got == truth_cls})
         confusion.setdefault(truth_cls, {}).setdefault(got, 0)
         confusion[truth_cls][got] += 1
         if r is not None:
@@ -467,14 +468,19 @@ def score_windows(scorer, truth: dict, tables: dict, work: Path, tag: str, n_boo
 
     res = score_text(scorer, truth, vstack(list(tables.values())) if tables else empty, work, tag)
     res.pop("centre_accuracy")  # the judge's centre pixel is that of a 100 px cutout
-    cols = ("score", "morphology", "x_min", "y_min", "x_max", "y_max")
-    res["windows"] = {k: {"truth": v["objects"], "rows": [[float(r["score"]), str(r["morphology"]),
-                                                          *(float(r[c]) for c in cols[2:])] for r in tables[k]]
-                          if k in tables else []} for k, v in truth.items()}
+    res["windows"] = {k: {"truth": v["objects"], "rows": row_lists(tables[k]) if k in tables else []}
+                      for k, v in truth.items()}
     if n_boot and tables:
         res["mAP50_90"] = windows_interval(res["windows"], n_boot)
     res["mAP50_ranked"] = windows_map(ranked_windows(res["windows"]), sorted(res["windows"]))
     return res
+
+
+def row_lists(table) -> list[list]:
+    """A catalogue's rows as the ``windows`` of ``score_windows`` keep them: [score, class, x_min, y_min, x_max,
+    y_max]."""
+    return [[float(r["score"]), str(r["morphology"]).strip(), *(float(r[c]) for c in ("x_min", "y_min", "x_max", "y_max"))]
+            for r in table]
 
 
 def interval_text(values: list[float] | None) -> str:

@@ -19,6 +19,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -26,8 +28,9 @@ from benchmarks.real_sky import (  # noqa: E402
     BOXED_CUTOUT,
     RULE_CUTOUT,
     interval_text,
-    iou,
     judged_classes,
+    row_lists,
+    touching,
     windows_eval,
     windows_interval,
 )
@@ -38,17 +41,11 @@ COLUMNS = ("image", "morphology", "score", "x_min", "y_min", "x_max", "y_max")
 def catalogue_windows(table, windows: dict, prefix: str, touching_only: bool) -> dict:
     """real_sky.py's ``windows`` (truth kept) with their rows taken from ``table``: the rows of the file
     ``prefix + key``, only those overlapping a labelled box with ``touching_only`` (measures 2b/2d)."""
-    names = [Path(str(v)).name for v in table["image"]]
-    rows: dict[str, list] = {}
-    for name, r in zip(names, table, strict=True):
-        rows.setdefault(name, []).append([float(r["score"]), str(r["morphology"]).strip(),
-                                          *(float(r[c]) for c in COLUMNS[3:])])
+    names = np.array([Path(str(v)).name for v in table["image"]])
     out = {}
     for key, w in windows.items():
-        got = rows.get(prefix + key, [])
-        if touching_only:
-            got = [r for r in got if any(iou(r[2:], o["box"]) > 0 for o in w["truth"])]
-        out[key] = {"truth": w["truth"], "rows": got}
+        t = table[names == prefix + key]
+        out[key] = {"truth": w["truth"], "rows": row_lists(touching(t, w["truth"]) if touching_only else t)}
     return out
 
 
@@ -76,11 +73,11 @@ def main(argv: list[str] | None = None) -> dict:
     except (OSError, ValueError, KeyError) as e:
         sys.exit(f"{args.real_sky_json}: not a benchmarks/real_sky.py --json file with cutout windows ({e})")
     res, layout = {}, {"model": str(args.catalogue)}
-    for name, section, prefix, touching, key in (
+    for name, section, prefix, only_touching, key in (
             ("2c: boxed windows as cutouts", "2c", BOXED_CUTOUT, False, "dr1_cutouts"),
             ("2d: rule windows as cutouts", "2d", RULE_CUTOUT, True, "dr1_rule_cutouts"),
             ("2e: the same, every row", "2d", RULE_CUTOUT, False, "dr1_rule_cutouts_all_rows")):
-        w = catalogue_windows(table, sections[section], prefix, touching)
+        w = catalogue_windows(table, sections[section], prefix, only_touching)
         layout[key] = {"windows": w}
         if not any(v["rows"] for v in w.values()):
             print(f"{name}: no rows on these cutouts (was the catalogue made from real_sky.py --keep-cutouts?)")
